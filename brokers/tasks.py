@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from brokers import services
+
+
+@shared_task
+def purge_expired_oauth_states() -> int:
+    return services.purge_expired_oauth_states()

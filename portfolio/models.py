@@ -1,0 +1,94 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from brokers.models import BrokerConnection
+
+MONEY = {"max_digits": 20, "decimal_places": 4}
+
+
+class AssetClass(models.TextChoices):
+    EQUITY = "EQUITY", "Equity"
+    ETF = "ETF", "ETF"
+    MUTUAL_FUND = "MUTUAL_FUND", "Mutual fund"
+    DERIVATIVE = "DERIVATIVE", "Derivatives"
+    COMMODITY = "COMMODITY", "Commodity"
+    CURRENCY = "CURRENCY", "Currency"
+    CASH = "CASH", "Cash"
+
+
+class ConsolidatedPosition(models.Model):
+    """One instrument across every broker of a user, joined by ISIN where one is known."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consolidated_positions"
+    )
+    # ISIN for securities, exchange:symbol otherwise; the join key of the consolidation.
+    instrument_key = models.CharField(max_length=100)
+    isin = models.CharField(max_length=12, blank=True)
+    symbol = models.CharField(max_length=100)
+    exchange = models.CharField(max_length=10)
+    name = models.CharField(max_length=200, blank=True)
+    asset_class = models.CharField(
+        max_length=12, choices=AssetClass.choices, default=AssetClass.EQUITY
+    )
+    total_quantity = models.BigIntegerField()
+    average_price = models.DecimalField(**MONEY)
+    current_price = models.DecimalField(**MONEY, null=True, blank=True)
+    previous_close = models.DecimalField(**MONEY, null=True, blank=True)
+    total_cost = models.DecimalField(**MONEY)
+    current_value = models.DecimalField(**MONEY, null=True, blank=True)
+    unrealized_pnl = models.DecimalField(**MONEY, null=True, blank=True)
+    unrealized_pnl_percent = models.DecimalField(**MONEY, null=True, blank=True)
+    day_change = models.DecimalField(**MONEY, null=True, blank=True)
+    day_change_percent = models.DecimalField(**MONEY, null=True, blank=True)
+    # Data-quality flags a trader should see (no ISIN, missing close price...).
+    flags = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "consolidated_positions"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "instrument_key"], name="uniq_consolidated_instrument"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "updated_at"], name="consolidated_user_updated"),
+            models.Index(fields=["isin"], name="consolidated_isin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} x {self.total_quantity}"
+
+
+class BrokerPositionBreakdown(models.Model):
+    """The part of a consolidated position held at one broker connection."""
+
+    position = models.ForeignKey(
+        ConsolidatedPosition, on_delete=models.CASCADE, related_name="broker_positions"
+    )
+    connection = models.ForeignKey(
+        BrokerConnection, on_delete=models.CASCADE, related_name="position_breakdowns"
+    )
+    broker_symbol = models.CharField(max_length=100)
+    exchange = models.CharField(max_length=10)
+    quantity = models.BigIntegerField()
+    average_price = models.DecimalField(**MONEY)
+    last_price = models.DecimalField(**MONEY, null=True, blank=True)
+    current_value = models.DecimalField(**MONEY, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "broker_position_breakdown"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["position", "connection", "broker_symbol"], name="uniq_breakdown_line"
+            ),
+        ]
+        indexes = [models.Index(fields=["connection"], name="breakdown_connection")]
+
+    def __str__(self) -> str:
+        return f"{self.broker_symbol} x {self.quantity} at {self.connection_id}"
