@@ -72,7 +72,16 @@ class BrokerAppAdmin(admin.ModelAdmin):
     list_display = ("label", "user", "broker", "api_key", "secret_state", "redirect_url")
     list_filter = ("broker",)
     search_fields = ("label", "api_key", "user__username")
-    fields = ("user", "broker", "label", "api_key", "client_id", "redirect_url", "secret_state", "pin_state")
+    fields = (
+        "user",
+        "broker",
+        "label",
+        "api_key",
+        "client_id",
+        "redirect_url",
+        "secret_state",
+        "pin_state",
+    )
     readonly_fields = ("secret_state", "pin_state")
     raw_id_fields = ("user",)
 

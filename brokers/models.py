@@ -68,9 +68,7 @@ class BrokerConnectionQuerySet(models.QuerySet):
         return self.filter(user=user)
 
     def active(self):
-        return self.exclude(
-            status__in=[ConnectionStatus.DISCONNECTED, ConnectionStatus.SUSPENDED]
-        )
+        return self.exclude(status__in=[ConnectionStatus.DISCONNECTED, ConnectionStatus.SUSPENDED])
 
 
 class BrokerConnection(models.Model):
@@ -86,6 +84,9 @@ class BrokerConnection(models.Model):
     )
     access_token = EncryptedTextField()
     refresh_token = EncryptedTextField()
+    # Further session secrets some brokers issue (JSON): IIFL's market-data token, Angel One's
+    # feed token.
+    extra_tokens = EncryptedTextField()
     token_expires_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(
         max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.CONNECTING
@@ -140,8 +141,10 @@ class BrokerConnection(models.Model):
             field = self._meta.get_field(name)
             values[field.attname] = field.pre_save(self, add=False)
         values["updated_at"] = timezone.now()
-        updated = type(self).objects.filter(pk=self.pk, version=self.version).update(
-            version=F("version") + 1, **values
+        updated = (
+            type(self)
+            .objects.filter(pk=self.pk, version=self.version)
+            .update(version=F("version") + 1, **values)
         )
         if not updated:
             raise StaleConnection(f"connection {self.pk} changed since it was read")

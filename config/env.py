@@ -80,7 +80,8 @@ def encryption_keys(name: str, default: list[bytes] | None) -> list[bytes]:
         if default is None:
             raise ImproperlyConfigured(
                 f"{name} must be set: one or more base64 keys of 32 bytes, comma-separated. "
-                f'Make one with: python -c "import base64,os;print(base64.b64encode(os.urandom(32)).decode())"'
+                "Make one with: python -c "
+                '"import base64,os;print(base64.b64encode(os.urandom(32)).decode())"'
             )
         return default
     keys = []

@@ -174,9 +174,7 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py 8 caps an async pool at 100 connections; thousands of sockets
                 # need more or the 101st websocket fails.
-                "hosts": [
-                    {"address": REDIS_URL, "max_connections": CHANNEL_LAYER_MAX_CONNECTIONS}
-                ],
+                "hosts": [{"address": REDIS_URL, "max_connections": CHANNEL_LAYER_MAX_CONNECTIONS}],
                 "prefix": env.string("CHANNEL_LAYER_PREFIX", "mb"),
                 "capacity": 1500,
                 "expiry": 30,
@@ -273,7 +271,9 @@ DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "alerts@localhost")
 
 LOG_LEVEL = env.string("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-    raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {LOG_LEVEL!r}.")
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {LOG_LEVEL!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

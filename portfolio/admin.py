@@ -7,7 +7,15 @@ class BreakdownInline(admin.TabularInline):
     model = BrokerPositionBreakdown
     extra = 0
     can_delete = False
-    readonly_fields = ("connection", "broker_symbol", "exchange", "quantity", "average_price", "last_price", "current_value")
+    readonly_fields = (
+        "connection",
+        "broker_symbol",
+        "exchange",
+        "quantity",
+        "average_price",
+        "last_price",
+        "current_value",
+    )
     fields = readonly_fields
 
     def has_add_permission(self, request, obj=None):
@@ -16,7 +24,17 @@ class BreakdownInline(admin.TabularInline):
 
 @admin.register(ConsolidatedPosition)
 class ConsolidatedPositionAdmin(admin.ModelAdmin):
-    list_display = ("symbol", "isin", "user", "asset_class", "total_quantity", "average_price", "current_value", "unrealized_pnl", "updated_at")
+    list_display = (
+        "symbol",
+        "isin",
+        "user",
+        "asset_class",
+        "total_quantity",
+        "average_price",
+        "current_value",
+        "unrealized_pnl",
+        "updated_at",
+    )
     list_filter = ("asset_class", "exchange")
     search_fields = ("symbol", "isin", "user__username")
     list_select_related = ("user",)
@@ -28,7 +46,14 @@ class ConsolidatedPositionAdmin(admin.ModelAdmin):
 
 @admin.register(BrokerPositionBreakdown)
 class BrokerPositionBreakdownAdmin(admin.ModelAdmin):
-    list_display = ("broker_symbol", "connection", "quantity", "average_price", "current_value", "updated_at")
+    list_display = (
+        "broker_symbol",
+        "connection",
+        "quantity",
+        "average_price",
+        "current_value",
+        "updated_at",
+    )
     search_fields = ("broker_symbol", "position__isin", "connection__account_id")
     list_select_related = ("connection",)
 

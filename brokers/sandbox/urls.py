@@ -1,8 +1,15 @@
-from django.urls import path
+from django.urls import include, path
 
-from brokers.sandbox import views
+from brokers.sandbox import angelone, dhan, fyers, groww, iifl, upstox, views, zerodha
 
 app_name = "sandbox"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("zerodha/", include(zerodha.urlpatterns)),
+    path("upstox/", include(upstox.urlpatterns)),
+    path("fyers/", include(fyers.urlpatterns)),
+    path("angelone/", include(angelone.urlpatterns)),
+    path("groww/", include(groww.urlpatterns)),
+    path("dhan/", include(dhan.urlpatterns)),
+    path("iifl/", include(iifl.urlpatterns)),
 ]

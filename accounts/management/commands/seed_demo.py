@@ -15,7 +15,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if not settings.DEBUG:
-            raise CommandError("seed_demo is for development (DEBUG=true); it creates a known login.")
+            raise CommandError(
+                "seed_demo is for development (DEBUG=true); it creates a known login."
+            )
         User = get_user_model()
         user, created = User.objects.get_or_create(
             username=DEMO_USERNAME, defaults={"email": "demo@example.com"}

@@ -1,0 +1,21 @@
+"""Market time: India runs on IST (UTC+05:30, no daylight saving)."""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+IST = ZoneInfo("Asia/Kolkata")
+
+
+def now_ist() -> datetime:
+    return timezone.now().astimezone(IST)
+
+
+def next_ist(at: time, *, after: datetime | None = None) -> datetime:
+    """The next moment it is ``at`` in IST, strictly after ``after`` (default: now)."""
+    after = (after or timezone.now()).astimezone(IST)
+    candidate = datetime.combine(after.date(), at, tzinfo=IST)
+    if candidate <= after:
+        candidate += timedelta(days=1)
+    return candidate

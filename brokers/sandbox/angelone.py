@@ -1,0 +1,3 @@
+"""Simulated angelone (placeholder until its simulator lands)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Simulated dhan (placeholder until its simulator lands)."""
+
+urlpatterns = []

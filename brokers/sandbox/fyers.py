@@ -1,0 +1,3 @@
+"""Simulated fyers (placeholder until its simulator lands)."""
+
+urlpatterns = []

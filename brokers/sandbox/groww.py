@@ -1,0 +1,3 @@
+"""Simulated groww (placeholder until its simulator lands)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Simulated iifl (placeholder until its simulator lands)."""
+
+urlpatterns = []

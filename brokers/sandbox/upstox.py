@@ -1,0 +1,3 @@
+"""Simulated upstox (placeholder until its simulator lands)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Simulated zerodha (placeholder until its simulator lands)."""
+
+urlpatterns = []

@@ -1,0 +1,54 @@
+import os
+import shutil
+
+import pytest
+from django.conf import settings as django_settings
+
+from tests.factories import BrokerConnectionFactory, TraderFactory
+
+BROKERS = list(django_settings.BROKER_REAL_HOSTS)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Each test starts with an empty cache (sandbox state, OAuth states, throttles)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def trader(db):
+    return TraderFactory(username="asha")
+
+
+@pytest.fixture
+def other_trader(db):
+    return TraderFactory(username="charlie")
+
+
+@pytest.fixture
+def connection(trader):
+    return BrokerConnectionFactory(user=trader)
+
+
+@pytest.fixture
+def sandbox_hosts(live_server, settings):
+    """Point every broker host at the sandbox of the live server; returns its base URL."""
+    settings.BROKER_HOSTS = {
+        broker: {host: f"{live_server.url}/sandbox/{broker}" for host in hosts}
+        for broker, hosts in settings.BROKER_REAL_HOSTS.items()
+    }
+    return live_server.url
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    if not path:
+        pytest.skip(
+            "no Chromium on this machine (apt-get install -y chromium); browser test skipped"
+        )
+    return path
