@@ -48,6 +48,8 @@ class BrokerApp(models.Model):
     client_id = models.CharField(max_length=100, blank=True)
     # Fyers needs the trader's PIN to refresh; kept sealed, never shown.
     pin = EncryptedTextField()
+    # Further credentials as sealed JSON: IIFL's market-data app key and secret.
+    extra_secrets = EncryptedTextField()
     redirect_url = models.URLField(max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

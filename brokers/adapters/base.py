@@ -146,6 +146,7 @@ class AppCredentials:
     redirect_uri: str = ""
     client_id: str = ""  # Angel One client code, Dhan client id
     pin: str = ""  # Fyers refresh needs it
+    extra: Mapping[str, str] = field(default_factory=dict)  # IIFL market-data key and secret
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def build(
     connection_id: str = "",
 ) -> BrokerAdapter:
     cls = adapter_class(broker)
-    secrets = [app.api_secret, app.pin]
+    secrets = [app.api_secret, app.pin, *app.extra.values()]
     if tokens:
         secrets += [tokens.access_token, tokens.refresh_token, *tokens.extra.values()]
     http = BrokerHttp(
@@ -64,6 +64,7 @@ def adapter_for(connection) -> BrokerAdapter:
         redirect_uri=app.redirect_url if app else "",
         client_id=app.client_id if app else "",
         pin=app.pin if app else "",
+        extra=json.loads(app.extra_secrets or "{}") if app else {},
     )
     tokens = None
     if connection.has_access_token:
