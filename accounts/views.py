@@ -25,15 +25,14 @@ def sign_in(request):
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
     form = SignInForm(request, data=request.POST or None)
-    status = 200
+    status, locked = 200, ""
     if request.method == "POST":
         username, address = request.POST.get("username", ""), _client_address(request)
         if throttle.is_locked(username, address):
-            form = SignInForm(request)
-            form.add_error(
-                None,
+            form = SignInForm(request, initial={"username": username})
+            locked = (
                 "Too many failed sign-ins. Wait "
-                f"{settings.SIGN_IN_LOCKOUT_MINUTES} minutes and try again.",
+                f"{settings.SIGN_IN_LOCKOUT_MINUTES} minutes and try again."
             )
             status = 429
         elif form.is_valid():
@@ -43,9 +42,8 @@ def sign_in(request):
         else:
             throttle.record_failure(username, address)
             status = 400
-    return render(
-        request, "accounts/sign_in.html", {"form": form, "next": _next_url(request)}, status=status
-    )
+    context = {"form": form, "next": _next_url(request), "locked": locked}
+    return render(request, "accounts/sign_in.html", context, status=status)
 
 
 def sign_up(request):

@@ -1,0 +1,30 @@
+"""Run every benchmark module in bench/ (or the ones named on the command line)."""
+
+import importlib
+import os
+import pkgutil
+import sys
+
+import django
+
+
+def main(argv: list[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    import bench
+
+    names = argv or sorted(
+        m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_")
+    )
+    if not names:
+        print("no benchmarks yet")
+        return 0
+    for name in names:
+        module = importlib.import_module(f"bench.{name}")
+        print(f"== {name}: {module.__doc__.strip().splitlines()[0] if module.__doc__ else ''}")
+        module.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
