@@ -213,3 +213,49 @@ class BrokerHealthLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.connection_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class InstrumentRecord(models.Model):
+    """One row of a broker's instrument master: its identifier → what it is."""
+
+    broker = models.CharField(max_length=20, choices=Broker.choices)
+    instrument_id = models.CharField(max_length=100)
+    exchange = models.CharField(max_length=10)
+    symbol = models.CharField(max_length=100)
+    isin = models.CharField(max_length=12, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    segment = models.CharField(max_length=30, blank=True)
+    instrument_type = models.CharField(max_length=20, blank=True)
+    lot_size = models.PositiveIntegerField(default=1)
+    tick_size = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    expiry = models.DateField(null=True, blank=True)
+    strike = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+
+    class Meta:
+        db_table = "instrument_master"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["broker", "instrument_id"], name="uniq_instrument_per_broker"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["broker", "exchange", "symbol"], name="instrument_symbol"),
+            models.Index(fields=["isin"], name="instrument_isin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.broker} {self.exchange}:{self.symbol}"
+
+
+class InstrumentMasterLoad(models.Model):
+    """When each broker's master was last replaced, and how many rows it holds."""
+
+    broker = models.CharField(max_length=20, choices=Broker.choices, unique=True)
+    loaded_at = models.DateTimeField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "instrument_master_loads"
+
+    def __str__(self) -> str:
+        return f"{self.broker}: {self.count} instruments"

@@ -1,5 +1,95 @@
-from django.shortcuts import render
+"""The sandbox's own pages: demo apps, and fault injection from a page or a JSON API."""
+
+import json
+from dataclasses import asdict
+
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from brokers.sandbox import demo, kit, universe
+from brokers.sandbox.forms import FaultForm
+
+
+def _state():
+    return [
+        {
+            "broker": broker,
+            "app": demo.DEMO_APPS[broker],
+            "accounts": accounts,
+            "faults": [
+                (who, faults)
+                for who in ["*", *(a.account_id for a in accounts)]
+                if (faults := kit.get_faults(broker, who)).active
+            ],
+        }
+        for broker, accounts in universe.ACCOUNTS.items()
+    ]
 
 
 def index(request):
-    return render(request, "sandbox/index.html")
+    return render(request, "sandbox/index.html", {"brokers": _state(), "form": FaultForm()})
+
+
+@require_POST
+def set_faults_page(request):
+    form = FaultForm(request.POST)
+    if request.POST.get("clear") and form.is_valid():
+        kit.clear_faults(form.cleaned_data["broker"], form.cleaned_data["account"])
+        messages.info(request, f"Faults cleared for {form.cleaned_data['broker']}.")
+        return redirect("sandbox:index")
+    if not form.is_valid():
+        context = {"brokers": _state(), "form": form}
+        return render(request, "sandbox/index.html", context, status=400)
+    broker, account = form.cleaned_data["broker"], form.cleaned_data["account"]
+    kit.set_faults(broker, account, **form.fault_values())
+    messages.success(
+        request, f"Faults set for {broker} ({'all accounts' if account == '*' else account})."
+    )
+    return redirect("sandbox:index")
+
+
+@csrf_exempt
+@require_http_methods(["GET", "PUT", "POST", "DELETE"])
+def faults_api(request, broker):
+    """GET the faults of a broker; PUT/POST a JSON object of faults; DELETE to clear.
+
+    ``?account=<id>`` narrows to one demo account (default: every account).
+    """
+    if broker not in universe.ACCOUNTS:
+        return JsonResponse({"error": f"unknown broker {broker!r}"}, status=404)
+    account = request.GET.get("account", "")
+    if request.method in ("PUT", "POST"):
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            return JsonResponse({"error": "the body must be a JSON object"}, status=400)
+        if not isinstance(body, dict):
+            return JsonResponse({"error": "the body must be a JSON object"}, status=400)
+        unknown = set(body) - set(kit.Faults.names())
+        if unknown:
+            return JsonResponse(
+                {
+                    "error": f"unknown fault(s): {', '.join(sorted(unknown))}",
+                    "known": kit.Faults.names(),
+                },
+                status=400,
+            )
+        form = FaultForm({"broker": broker, "account": account, **_form_values(body)})
+        if not form.is_valid():
+            return JsonResponse({"error": "invalid faults", "fields": form.errors}, status=400)
+        values = {k: v for k, v in form.fault_values().items() if k in body}
+        faults = kit.set_faults(broker, form.cleaned_data["account"], **values)
+        return JsonResponse({"broker": broker, "account": account or "*", "faults": asdict(faults)})
+    if request.method == "DELETE":
+        kit.clear_faults(broker, account or "*")
+        return JsonResponse({}, status=204)
+    faults = kit.get_faults(broker, account or "*")
+    return JsonResponse({"broker": broker, "account": account or "*", "faults": asdict(faults)})
+
+
+def _form_values(body: dict) -> dict:
+    # Booleans travel as form checkboxes: present = on.
+    return {k: v for k, v in body.items() if not (isinstance(v, bool) and not v)}

@@ -1,0 +1,110 @@
+"""Faults are set from a page, an API and a command, and refuse bad input clearly."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from brokers.sandbox import kit
+
+
+def test_the_api_sets_reads_and_clears_faults(client, db):
+    url = reverse("sandbox:faults_api", args=["zerodha"]) + "?account=ZD1234"
+
+    response = client.put(url, {"latency_ms": 250, "outage": True}, content_type="application/json")
+
+    assert response.status_code == 200
+    assert kit.get_faults("zerodha", "ZD1234").outage
+    assert kit.get_faults("zerodha", "ZD1234").latency_ms == 250
+    assert not kit.get_faults("zerodha", "ZD5678").outage
+    assert client.get(url).json()["faults"]["outage"] is True
+
+    assert client.delete(url).status_code == 204
+    assert not kit.get_faults("zerodha", "ZD1234").active
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("{not json", "JSON object"),
+        ("[1, 2]", "JSON object"),
+        ('{"explode": true}', "unknown fault(s): explode"),
+        ('{"error_rate": 150}', "invalid faults"),
+    ],
+)
+def test_the_api_refuses_bad_input_and_keeps_the_faults(client, db, body, message):
+    kit.set_faults("upstox", latency_ms=100)
+    url = reverse("sandbox:faults_api", args=["upstox"])
+
+    response = client.put(url, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert message in json.dumps(response.json())
+    assert kit.get_faults("upstox").latency_ms == 100
+
+
+def test_the_api_refuses_an_unknown_broker_or_account(client, db):
+    assert client.get(reverse("sandbox:faults_api", args=["nobroker"])).status_code == 404
+    response = client.put(
+        reverse("sandbox:faults_api", args=["dhan"]) + "?account=NOPE",
+        {"outage": True},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "no demo account 'NOPE'" in json.dumps(response.json())
+
+
+def test_the_page_sets_and_clears_faults(client, db):
+    page = client.get(reverse("sandbox:index")).content.decode()
+    assert "kitedemo01" in page  # demo apps are published there
+
+    client.post(reverse("sandbox:set_faults"), {"broker": "fyers", "error_rate": "30"})
+    assert kit.get_faults("fyers").error_rate == 30
+    assert "30% errors" in client.get(reverse("sandbox:index")).content.decode()
+
+    client.post(reverse("sandbox:set_faults"), {"broker": "fyers", "clear": "1"})
+    assert not kit.get_faults("fyers").active
+
+
+def test_the_page_shows_an_error_for_bad_input(client, db):
+    response = client.post(reverse("sandbox:set_faults"), {"broker": "groww", "latency_ms": "-5"})
+    assert response.status_code == 400
+    assert "greater than or equal to 0" in response.content.decode()
+    assert not kit.get_faults("groww").active
+
+
+def test_expiring_tokens_kills_existing_ones_but_not_the_next_login(db):
+    old = kit.issue_token("iifl", "IIFL9001")
+    kit.set_faults("iifl", "IIFL9001", token_expired=True)
+    assert kit.account_for_token("iifl", old) is None
+    assert not kit.get_faults("iifl", "IIFL9001").active  # an action, not a lasting state
+
+    import time
+
+    time.sleep(0.01)
+    new = kit.issue_token("iifl", "IIFL9001")
+    assert kit.account_for_token("iifl", new) == "IIFL9001"
+
+
+def test_the_command_sets_faults_in_the_shared_cache(db, settings, capsys):
+    settings.REDIS_URL = settings.REDIS_URL or "redis://unused"  # take the direct path
+    call_command("sandbox_faults", "angelone", "--rate-limited", "--latency-ms", "40")
+
+    assert kit.get_faults("angelone").rate_limited
+    assert json.loads(capsys.readouterr().out)["faults"]["latency_ms"] == 40
+
+    call_command("sandbox_faults", "angelone", "--clear")
+    assert not kit.get_faults("angelone").active
+
+
+def test_the_command_refuses_bad_values(db):
+    with pytest.raises(CommandError, match="less than or equal to 100"):
+        call_command("sandbox_faults", "groww", "--error-rate", "101")
+
+
+def test_the_command_reaches_the_running_server_on_the_embedded_default(live_server, settings):
+    settings.REDIS_URL = None
+    call_command("sandbox_faults", "dhan", "--outage", "--url", live_server.url)
+    assert kit.get_faults("dhan").outage  # the live server thread shares this process' cache
