@@ -59,6 +59,9 @@ class EncryptedTextField(models.TextField):
         value = model_instance.__dict__.get(self.attname, "")
         if isinstance(value, _Sealed) or not value:
             return str(value or "")
+        if model_instance.pk is None:
+            # The seal is bound to the row: its key must exist before the first write.
+            raise ValueError(f"{self.model.__name__} needs a client-side primary key (UUID)")
         return vault.seal(value, self.binding(model_instance))
 
     def get_prep_value(self, value):

@@ -157,6 +157,7 @@ class BrokerConnection(models.Model):
 class OAuthState(models.Model):
     """A login in flight: random, single use, ten minutes, bound to user, broker and redirect."""
 
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     state = models.CharField(max_length=128, unique=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oauth_states"
@@ -164,9 +165,11 @@ class OAuthState(models.Model):
     broker = models.CharField(max_length=20, choices=Broker.choices)
     redirect_uri = models.URLField(max_length=500)
     app = models.ForeignKey(BrokerApp, null=True, blank=True, on_delete=models.CASCADE)
-    # Set when the login re-authenticates an existing connection.
+    # Set when the login re-authenticates an existing connection; if that connection is
+    # removed meanwhile, the callback is refused rather than creating a new one.
+    reconnect = models.BooleanField(default=False)
     connection = models.ForeignKey(
-        BrokerConnection, null=True, blank=True, on_delete=models.CASCADE
+        BrokerConnection, null=True, blank=True, on_delete=models.SET_NULL
     )
     code_verifier = EncryptedTextField()
     created_at = models.DateTimeField(auto_now_add=True)

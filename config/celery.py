@@ -8,6 +8,7 @@ process.
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -21,5 +22,11 @@ app.conf.beat_schedule = {
     "purge-oauth-states": {
         "task": "brokers.tasks.purge_expired_oauth_states",
         "schedule": 600.0,
+    },
+    # Brokers regenerate their instrument masters overnight; fetch them at 08:00 IST, before
+    # the 09:15 open, so symbol → ISIN lookups are fresh for the day.
+    "refresh-instrument-masters": {
+        "task": "brokers.tasks.refresh_instrument_masters",
+        "schedule": crontab(hour=8, minute=0),
     },
 }

@@ -12,6 +12,7 @@ admin.site.site_title = "Multi-broker support"
 urlpatterns = [
     path("", broker_views.dashboard, name="dashboard"),
     path("accounts/", include("accounts.urls")),
+    path("brokers/", include("brokers.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="api-schema"),

@@ -1,3 +1,4 @@
+import copy
 import os
 import shutil
 
@@ -17,6 +18,12 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_broker_hosts(settings):
+    """Tests may point a broker at real hosts for `responses`; never leak that to the next."""
+    settings.BROKER_HOSTS = copy.deepcopy(settings.BROKER_HOSTS)
 
 
 @pytest.fixture

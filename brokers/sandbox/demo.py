@@ -15,7 +15,11 @@ DEMO_APPS = {
         "pin": "4321",
         "totp_secret": "JBSWY3DPEHPK3PXP",
     },
-    "groww": {"api_key": "groww-demo-key", "api_secret": "groww-demo-secret"},
+    "groww": {
+        "api_key": "groww-demo-key",
+        "api_secret": "groww-demo-secret",
+        "totp_secret": "GROWWDEMOTOTP234",
+    },
     "dhan": {
         "api_key": "dhan-demo-app-id",
         "api_secret": "dhan-demo-app-secret",
