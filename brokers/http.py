@@ -134,8 +134,10 @@ class BrokerHttp:
         parse: Callable[[requests.Response], Any],
         kind: CallKind = CallKind.READ,
         bucket: str = "default",
+        tag: str = "",
         **request_kwargs: Any,
     ) -> Any:
+        """One call. ``tag`` (our client order id) rides on an OrderStateUnknown for reconciling."""
         context = CallContext(self.broker, self.account, self.connection_id, endpoint, kind)
         record = CallRecord(context=context, method=method, elapsed_ms=0.0)
         started = time.perf_counter()
@@ -147,7 +149,9 @@ class BrokerHttp:
             record.status_code = response.status_code
             return self._parse(response, parse, kind=kind, endpoint=endpoint)
         except BrokerError as error:
-            record.error = self._clean(error)
+            if isinstance(error, OrderStateUnknown) and tag and not error.tag:
+                error.tag = tag
+            record.error = self._clean(error, endpoint)
             raise record.error from None
         finally:
             record.elapsed_ms = (time.perf_counter() - started) * 1000
@@ -199,7 +203,8 @@ class BrokerHttp:
         try:
             return parse(response)
         except (RateLimited, BrokerUnavailable) as error:
-            if kind is CallKind.ORDER and not isinstance(error, BadResponse):
+            # Throttled, failing or unreadable after an order went out: it may have been taken.
+            if kind is CallKind.ORDER:
                 raise self._unknown(f"{error.message} after the order was sent", endpoint) from None
             raise
         except BrokerError:
@@ -222,11 +227,13 @@ class BrokerHttp:
             endpoint=endpoint,
         )
 
-    def _clean(self, error: BrokerError) -> BrokerError:
+    def _clean(self, error: BrokerError, endpoint: str) -> BrokerError:
+        """Name the broker and endpoint, and mask every secret, in the error's own text."""
         secrets = tuple(self.secrets)
         error.message = redact(error.message, secrets)
-        error.args = (redact(str(error.args[0]) if error.args else "", secrets),)
         error.broker = error.broker or self.broker
+        error.endpoint = error.endpoint or endpoint
+        error.args = (redact(f"{error.broker} {error.endpoint}: {error.message}", secrets),)
         return error
 
     def _record(self, record: CallRecord) -> None:

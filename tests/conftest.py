@@ -21,6 +21,16 @@ def _clean_cache():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limiter():
+    """Each test starts with full rate-limit buckets (they live in process memory or Redis)."""
+    from brokers.ratelimit import limiter
+
+    limiter.cache_clear()
+    yield
+    limiter.cache_clear()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_broker_hosts(settings):
     """Tests may point a broker at real hosts for `responses`; never leak that to the next."""
     settings.BROKER_HOSTS = copy.deepcopy(settings.BROKER_HOSTS)

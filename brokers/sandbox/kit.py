@@ -37,14 +37,19 @@ def issue_token(
     value: str | None = None,
 ) -> str:
     token = value or secrets.token_urlsafe(24)
-    cache.set(f"sbx:{broker}:{kind}:{token}", {"account": account_id, "at": time.time()}, ttl)
+    cache.set(_token_key(broker, kind, token), {"account": account_id, "at": time.time()}, ttl)
     return token
+
+
+def _token_key(broker: str, kind: str, token: str) -> str:
+    # Hashed: real tokens (JWTs) are longer than a portable cache key, and may hold spaces.
+    return f"sbx:{broker}:{kind}:{hashlib.sha256(token.encode()).hexdigest()}"
 
 
 def account_for_token(broker: str, token: str, *, kind: str = "access") -> str | None:
     if not token:
         return None
-    entry = cache.get(f"sbx:{broker}:{kind}:{token}")
+    entry = cache.get(_token_key(broker, kind, token))
     if not entry:
         return None
     expired_at = cache.get(f"sbx:{broker}:expired:{entry['account']}")
@@ -54,7 +59,7 @@ def account_for_token(broker: str, token: str, *, kind: str = "access") -> str |
 
 
 def revoke_token(broker: str, token: str, *, kind: str = "access") -> None:
-    cache.delete(f"sbx:{broker}:{kind}:{token}")
+    cache.delete(_token_key(broker, kind, token))
 
 
 def expire_tokens_now(broker: str, account_id: str) -> None:
@@ -128,7 +133,11 @@ def _orders_key(broker: str, account_id: str) -> str:
 
 def orders(broker: str, account_id: str) -> list[SandboxOrder]:
     stored = cache.get(_orders_key(broker, account_id)) or []
-    return [SandboxOrder(**o).advance() for o in stored]
+    advanced = [SandboxOrder(**o).advance() for o in stored]
+    if any(a.status != o["status"] for a, o in zip(advanced, stored, strict=True)):
+        # Keep what the market did: a fill happens once, at one time.
+        cache.set(_orders_key(broker, account_id), [asdict(a) for a in advanced], STATE_TTL)
+    return advanced
 
 
 def save_order(broker: str, order: SandboxOrder) -> SandboxOrder:

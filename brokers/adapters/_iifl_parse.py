@@ -1,0 +1,452 @@
+"""IIFL (Symphony XTS) wire format → our dataclasses. Pure functions, no HTTP.
+
+Section numbers refer to shared/brokers/iifl.md. Parsers raise ValueError/KeyError/TypeError on
+anything malformed; the HTTP door turns those into BadResponse naming the endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+from brokers.adapters.base import (
+    AssetType,
+    AuthError,
+    BrokerUnavailable,
+    Funds,
+    Holding,
+    Instrument,
+    InvalidRequest,
+    Maintenance,
+    Order,
+    OrderAck,
+    OrderRejected,
+    OrderStatus,
+    OrderType,
+    Position,
+    Profile,
+    RateLimited,
+    Side,
+    TokenExpired,
+    Trade,
+)
+from brokers.clock import IST
+from brokers.http import CallKind
+
+BROKER = "iifl"
+
+# §6: trading calls name a segment by text, market-data calls by number.
+SEGMENTS = {
+    "NSE": "NSECM",
+    "BSE": "BSECM",
+    "NFO": "NSEFO",
+    "BFO": "BSEFO",
+    "CDS": "NSECD",
+    "MCX": "MCXFO",
+}
+EXCHANGES = {segment: exchange for exchange, segment in SEGMENTS.items()}
+SEGMENT_NUMBERS = {"NSECM": 1, "NSEFO": 2, "NSECD": 3, "BSECM": 11, "BSEFO": 12, "MCXFO": 51}
+CASH = ("NSECM", "BSECM")
+ASSET_TYPES = {
+    "NFO": AssetType.DERIVATIVE,
+    "BFO": AssetType.DERIVATIVE,
+    "CDS": AssetType.CURRENCY,
+    "MCX": AssetType.COMMODITY,
+}
+# §6 / gotcha 4: requests say STOPLIMIT, answers say StopLimit; compare folded.
+ORDER_TYPES = {
+    OrderType.MARKET: "MARKET",
+    OrderType.LIMIT: "LIMIT",
+    OrderType.SL: "STOPLIMIT",
+    OrderType.SL_M: "STOPMARKET",
+}
+ORDER_TYPES_BACK = {wire: ours for ours, wire in ORDER_TYPES.items()}
+# §6: New/Filled/Rejected/Cancelled are confirmed; the rest are third-party spellings
+# (UNCONFIRMED), so statuses are compared without case or spaces.
+STATUSES = {
+    "pendingnew": OrderStatus.PENDING,
+    "new": OrderStatus.OPEN,
+    "partiallyfilled": OrderStatus.OPEN,
+    "pendingreplace": OrderStatus.OPEN,
+    "replaced": OrderStatus.OPEN,
+    "pendingcancel": OrderStatus.OPEN,
+    "triggerpending": OrderStatus.TRIGGER_PENDING,
+    "filled": OrderStatus.COMPLETE,
+    "cancelled": OrderStatus.CANCELLED,
+    "rejected": OrderStatus.REJECTED,
+}
+# §4 master: OptionType 3 = CE, 4 = PE (the SDK's FO.csv agrees with the strikes); 1 = future.
+OPTION_TYPES = {"1": "FUT", "3": "CE", "4": "PE"}
+SERIES_SUFFIXES = ("-EQ", "-BE", "-BZ", "-SM", "-ST")
+# §5: empty books are HTTP 400 "Data Not Available" errors (codes per book UNCONFIRMED).
+EMPTY = "data not available"
+
+
+# --- §5 the envelope: the one place vendor errors become ours ------------------------------
+def result(response, *, endpoint: str, kind: CallKind, empty=None):
+    """The ``result`` of a success envelope, or the matching error of our taxonomy."""
+    where = {"broker": BROKER, "endpoint": endpoint}
+    status = response.status_code
+    if status == 429:  # §5: over-limit shape UNCONFIRMED, so the status alone decides
+        raise RateLimited(
+            "too many requests (HTTP 429)", retry_after=_retry_after(response), code="429", **where
+        )
+    if status >= 500:
+        if status == 503 and "maintenance" in response.text.lower():
+            raise Maintenance("down for maintenance (HTTP 503)", code="503", **where)
+        raise BrokerUnavailable(f"server error (HTTP {status})", code=str(status), **where)
+    body = response.json()
+    if not isinstance(body, dict) or body.get("type") not in ("success", "error"):
+        # ValueError, not BadResponse: the door then reports an order write as unknown.
+        raise ValueError("no XTS envelope")
+    if body["type"] == "success" and status < 400:
+        return body["result"]
+    code = str(body.get("code") or "")
+    description = str(body.get("description") or "error without description")
+    folded = description.strip().lower()
+    message = f"{description} [{code}]" if code else description
+    # §5: "Invalid Token" comes with HTTP 400 (interactive) or HTTP 200 (market data).
+    if folded == "invalid token":
+        raise TokenExpired("session invalid or expired; log in again", code=code, **where)
+    if empty is not None and folded == EMPTY:
+        return empty
+    if kind is CallKind.AUTH or status in (401, 403):
+        raise AuthError(message, code=code, **where)
+    if folded == "bad request":  # §5: field messages in result.errors
+        raise InvalidRequest(f"{message}: {_field_errors(body.get('result'))}", code=code, **where)
+    if kind is CallKind.ORDER:
+        raise OrderRejected(message, code=code, **where)
+    raise InvalidRequest(message, code=code, **where)
+
+
+def _retry_after(response) -> float:
+    try:
+        return max(float(response.headers.get("Retry-After", "")), 0.0)
+    except ValueError:
+        return 1.0
+
+
+def _field_errors(payload) -> str:
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    if not errors:
+        return "no details"
+    return "; ".join(str(error) for error in errors)[:300]
+
+
+# --- Values: numbers arrive as numbers or as numeric strings (§4, gotcha 9) ----------------
+def money(value) -> Decimal:
+    amount = Decimal(str(value).strip())
+    if not amount.is_finite():
+        raise ValueError("amount is not a finite number")
+    return amount
+
+
+def price(value) -> Decimal | None:
+    """An optional price: XTS writes 0 or "" where there is none (market order, no fill)."""
+    if value is None or str(value).strip() == "":
+        return None
+    amount = money(value)
+    return amount or None
+
+
+def quantity(value) -> int:
+    number = money(value)
+    if number != number.to_integral_value():
+        raise ValueError("quantity is not a whole number")
+    return int(number)
+
+
+def identifier(value) -> str:
+    """AppOrderID and instrument ids are integers on the wire, strings for us."""
+    return str(quantity(value))
+
+
+def when(value) -> datetime | None:
+    """XTS times are ISO text, naive ones in IST ("2020-12-21T14:59:41.1535468")."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=IST)
+
+
+def plain(symbol: str) -> str:
+    """RELIANCE-EQ → RELIANCE: the NSE series suffix is IIFL's decoration, not the symbol."""
+    symbol = symbol.strip().upper()
+    for suffix in SERIES_SUFFIXES:
+        if symbol.endswith(suffix):
+            return symbol[: -len(suffix)]
+    return symbol
+
+
+def fold(word) -> str:
+    return str(word).replace(" ", "").lower()
+
+
+def exchange_of(segment) -> str:
+    return EXCHANGES[str(segment)]
+
+
+# --- §4 endpoints ---------------------------------------------------------------------------
+def login(payload) -> tuple[str, str, bool, list[str]]:
+    """§1: token, userID, isInvestorClient, clientCodes."""
+    token = payload["token"]
+    if not isinstance(token, str) or not token:
+        raise ValueError("login answer without a token")
+    investor = payload.get("isInvestorClient", True) is not False
+    return token, str(payload.get("userID") or ""), investor, list(payload.get("clientCodes") or [])
+
+
+def profile(payload) -> Profile:
+    details = payload.get("ClientExchangeDetailsList") or {}
+    exchanges = {
+        EXCHANGES[segment]
+        for segment, detail in details.items()
+        if segment in EXCHANGES and (not isinstance(detail, dict) or detail.get("Enabled", True))
+    }
+    products = payload.get("ProductsAssigned") or []
+    if isinstance(products, str):
+        products = products.split(",")
+    return Profile(
+        account_id=str(payload["ClientId"]),
+        name=str(payload.get("ClientName") or ""),
+        email=str(payload.get("EmailId") or ""),
+        exchanges=tuple(sorted(exchanges)),
+        products=tuple(str(p).strip() for p in products if str(p).strip()),
+    )
+
+
+def funds(payload) -> Funds:
+    """§4 Funds: netMarginAvailable is what can be traded with, marginUtilized what is used."""
+    limits = payload["BalanceList"][0]["limitObject"]["RMSSubLimits"]
+    available, used = money(limits["netMarginAvailable"]), money(limits["marginUtilized"])
+    return Funds(
+        available=available,
+        used=used,
+        total=available + used,
+        collateral=money(limits.get("collateral") or 0),
+    )
+
+
+def holdings(payload) -> list[tuple[str, Holding]]:
+    """§4 Holdings, both XTS shapes; symbols come later from the master (gotcha 8)."""
+    if not payload:
+        return []
+    books = [payload["RMSHoldings"]] if "RMSHoldings" in payload else payload["RMSHoldingList"]
+    rows = []
+    for book in books:
+        for item in (book.get("Holdings") or {}).values():
+            nse = quantity(item.get("ExchangeNSEInstrumentId") or 0)
+            bse = quantity(item.get("ExchangeBSEInstrumentId") or 0)
+            if not (nse or bse):
+                raise ValueError("holding without an exchange instrument id")
+            segment, instrument = ("NSECM", nse) if nse else ("BSECM", bse)
+            holding = Holding(
+                exchange=EXCHANGES[segment],
+                symbol="",
+                quantity=quantity(item["HoldingQuantity"]),
+                average_price=money(item["BuyAvgPrice"]),
+                isin=str(item.get("ISIN") or ""),
+                instrument_id=str(instrument),
+            )
+            rows.append((segment, holding))
+    return rows
+
+
+def positions(payload) -> list[tuple[str, Position]]:
+    rows = []
+    for row in (payload or {}).get("positionList") or []:
+        segment = str(row["ExchangeSegment"])
+        exchange = exchange_of(segment)
+        net = quantity(row["Quantity"])
+        average = Decimal(0)
+        if net:
+            average = money(row["BuyAveragePrice"] if net > 0 else row["SellAveragePrice"])
+        unrealized = row.get("UnrealizedMTM")
+        position = Position(
+            exchange=exchange,
+            symbol=plain(str(row["TradingSymbol"])),
+            product=str(row["ProductType"]),
+            quantity=net,
+            average_price=average,
+            realized_pnl=money(row.get("RealizedMTM") or 0),
+            unrealized_pnl=None if unrealized in (None, "") else money(unrealized),
+            buy_quantity=quantity(row.get("OpenBuyQuantity") or 0),
+            sell_quantity=quantity(row.get("OpenSellQuantity") or 0),
+            broker_symbol=str(row["TradingSymbol"]),
+            # gotcha 9: lower-case d here, ExchangeInstrumentID in orders and trades
+            instrument_id=identifier(row["ExchangeInstrumentId"]),
+            lot_size=quantity(row.get("Marketlot") or 1) or 1,
+            asset_type=ASSET_TYPES.get(exchange, AssetType.EQUITY),
+        )
+        rows.append((segment, position))
+    return rows
+
+
+def order(row) -> tuple[str, str, Order]:
+    """§4 order row (S5 capture). Unknown status/side/type words are BadResponse."""
+    segment = str(row["ExchangeSegment"])
+    word = str(row["OrderStatus"])
+    placed = Order(
+        order_id=identifier(row["AppOrderID"]),
+        status=STATUSES[fold(word)],
+        exchange=exchange_of(segment),
+        symbol=str(row.get("TradingSymbol") or ""),
+        side=Side(str(row["OrderSide"]).upper()),
+        quantity=quantity(row["OrderQuantity"]),
+        order_type=ORDER_TYPES_BACK[fold(row["OrderType"]).upper()],
+        product=str(row["ProductType"]),
+        filled_quantity=quantity(row.get("CumulativeQuantity") or 0),
+        price=price(row.get("OrderPrice")),
+        trigger_price=price(row.get("OrderStopPrice")),
+        average_price=price(row.get("OrderAverageTradedPrice")),
+        tag=str(row.get("OrderUniqueIdentifier") or ""),
+        status_message=str(row.get("CancelRejectReason") or ""),
+        broker_status=word,
+        placed_at=when(row.get("OrderGeneratedDateTime")),
+    )
+    return segment, identifier(row["ExchangeInstrumentID"]), placed
+
+
+def orders(payload) -> list[tuple[str, str, Order]]:
+    return [order(row) for row in payload or []]
+
+
+def trades(payload) -> list[tuple[str, str, Trade]]:
+    """§4 Trade book: order fields plus the fill (LastTradedPrice / LastTradedQuantity)."""
+    rows = []
+    for row in payload or []:
+        segment = str(row["ExchangeSegment"])
+        trade = Trade(
+            trade_id=str(row["ExecutionID"]),
+            order_id=identifier(row["AppOrderID"]),
+            exchange=exchange_of(segment),
+            symbol=str(row.get("TradingSymbol") or ""),
+            side=Side(str(row["OrderSide"]).upper()),
+            quantity=quantity(row["LastTradedQuantity"]),
+            price=money(row["LastTradedPrice"]),
+            traded_at=when(row.get("LastExecutionTransactTime")),
+        )
+        rows.append((segment, identifier(row["ExchangeInstrumentID"]), trade))
+    return rows
+
+
+def ack(payload) -> OrderAck:
+    """Place and modify answer {AppOrderID, ...}; cancel's result S4 models as a list of
+    {AppOrderID, ClientID} (UNCONFIRMED), so both are read."""
+    row = payload[0] if isinstance(payload, list) else payload
+    return OrderAck(order_id=identifier(row["AppOrderID"]))
+
+
+def ignore(payload) -> None:
+    return None
+
+
+def wire_price(value) -> float:
+    """XTS takes JSON numbers; the float comes from the Decimal's text, never from arithmetic."""
+    return float(str(value)) if value is not None else 0
+
+
+def modifiable(payload) -> dict | None:
+    """The latest state of one order (order history, §4) in the words a modify needs."""
+    if not payload:
+        return None
+    row = payload[-1]
+    return {
+        "product": str(row["ProductType"]),
+        "order_type": ORDER_TYPES[ORDER_TYPES_BACK[fold(row["OrderType"]).upper()]],
+        "quantity": quantity(row["OrderQuantity"]),
+        "disclosed": quantity(row.get("OrderDisclosedQuantity") or 0),
+        "price": money(row.get("OrderPrice") or 0),
+        "stop": money(row.get("OrderStopPrice") or 0),
+        "validity": str(row.get("TimeInForce") or "DAY"),
+        "tag": str(row.get("OrderUniqueIdentifier") or ""),
+    }
+
+
+def touchlines(payload) -> dict[tuple[int, int], tuple[Decimal, Decimal | None]]:
+    """§4 Quotes: listQuotes holds JSON text per instrument (gotcha 6); Close is the previous
+    session's close (PercentChange is measured from it)."""
+    prices = {}
+    for item in payload["listQuotes"]:
+        quote = json.loads(item) if isinstance(item, str) else item
+        touchline = quote["Touchline"]
+        key = (int(quote["ExchangeSegment"]), int(quote["ExchangeInstrumentID"]))
+        prices[key] = (money(touchline["LastTradedPrice"]), price(touchline.get("Close")))
+    return prices
+
+
+# --- §4 instrument master: headerless, "\n" rows, "|" fields, layout by segment (gotcha 10) -
+CASH_COLUMNS = 13  # through LotSize; DisplayName (14) and ISIN (15) are read when present
+DERIVATIVE_COLUMNS = 19  # through OptionType
+
+
+def master_rows(text) -> list[list[str]]:
+    if not isinstance(text, str):
+        raise TypeError("the master is not text")
+    rows = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        fields = [field.strip() for field in line.split("|")]
+        need = CASH_COLUMNS if fields[0] in CASH else DERIVATIVE_COLUMNS
+        if fields[0] not in SEGMENT_NUMBERS or len(fields) < need:
+            raise ValueError(f"master row with {len(fields)} fields for {fields[0][:10]!r}")
+        rows.append(fields)
+    return rows
+
+
+def instrument(fields: list[str]) -> Instrument:
+    segment = fields[0]
+    common = {
+        "instrument_id": identifier(fields[1]),
+        "exchange": EXCHANGES[segment],
+        "segment": segment,
+        "tick_size": money(fields[11]),
+        "lot_size": quantity(fields[12]),
+    }
+    if segment in CASH:
+        display = fields[14] if len(fields) > 14 else ""
+        return Instrument(
+            symbol=fields[3],
+            isin=fields[15] if len(fields) > 15 else "",
+            name=display or fields[4],
+            instrument_type=fields[5],
+            **common,
+        )
+    kind = OPTION_TYPES.get(fields[18], fields[5])
+    return Instrument(
+        symbol=fields[4],  # Description is the exchange's trading symbol (NIFTY24NOV24000CE)
+        name=fields[3],
+        instrument_type=kind,
+        expiry=_expiry(fields[16]),
+        strike=money(fields[17]) if kind in ("CE", "PE") else None,
+        **common,
+    )
+
+
+def instruments(text) -> list[Instrument]:
+    parsed = [instrument(fields) for fields in master_rows(text)]
+    if not parsed:
+        raise ValueError("the instrument master is empty")
+    return parsed
+
+
+def directory(text) -> dict:
+    """One segment of the master as lookups: id → (symbol, isin, description), symbol → id."""
+    ids, symbols = {}, {}
+    for fields in master_rows(text):
+        found = instrument(fields)
+        ids[found.instrument_id] = (found.symbol, found.isin, fields[4])
+        key = found.symbol.upper()
+        if key not in symbols or found.instrument_type == "EQ":
+            symbols[key] = found.instrument_id
+    return {"ids": ids, "symbols": symbols}
+
+
+def _expiry(text: str) -> date | None:
+    try:
+        return datetime.fromisoformat(text).date()
+    except ValueError:
+        return None

@@ -1,0 +1,327 @@
+"""Kite v3 wire → our dataclasses and errors (shared/brokers/zerodha.md §4 to §6).
+
+Parsers raise ValueError/KeyError on envelope or field trouble: the HTTP door turns those into
+BadResponse with a redacted snippet (OrderStateUnknown for an order write).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import zlib
+from datetime import date, datetime
+from decimal import Decimal
+
+from brokers.adapters.base import (
+    AssetType,
+    AuthError,
+    BadResponse,
+    BrokerUnavailable,
+    Funds,
+    Holding,
+    Instrument,
+    InstrumentRef,
+    InvalidRequest,
+    Order,
+    OrderAck,
+    OrderRejected,
+    OrderStatus,
+    OrderType,
+    Position,
+    Profile,
+    Quote,
+    RateLimited,
+    Side,
+    TokenExpired,
+    Trade,
+)
+from brokers.clock import IST
+
+BROKER = "zerodha"
+
+# §6: the OMS words. Modify/cancel "pending" orders are still live at the exchange.
+STATUSES = {
+    "OPEN": OrderStatus.OPEN,
+    "COMPLETE": OrderStatus.COMPLETE,
+    "CANCELLED": OrderStatus.CANCELLED,
+    "REJECTED": OrderStatus.REJECTED,
+    "TRIGGER PENDING": OrderStatus.TRIGGER_PENDING,
+    "PUT ORDER REQ RECEIVED": OrderStatus.PENDING,
+    "VALIDATION PENDING": OrderStatus.PENDING,
+    "OPEN PENDING": OrderStatus.PENDING,
+    "AMO REQ RECEIVED": OrderStatus.PENDING,
+    "MODIFY VALIDATION PENDING": OrderStatus.OPEN,
+    "MODIFY PENDING": OrderStatus.OPEN,
+    "MODIFIED": OrderStatus.OPEN,
+    "CANCEL PENDING": OrderStatus.OPEN,
+    "CANCELLED AMO": OrderStatus.CANCELLED,
+}
+# §6: NSE series other than EQ stay on the Kite symbol (`CENTRALBK-BE`). Only known series
+# codes are stripped: real symbols contain dashes too (BAJAJ-AUTO, MCDOWELL-N).
+SERIES = frozenset({"EQ", "BE", "BZ", "BL", "SM", "ST", "IL", "IT", "GB", "GS", "RR", "TB"})
+ASSET_BY_EXCHANGE = {
+    "NFO": AssetType.DERIVATIVE,
+    "BFO": AssetType.DERIVATIVE,
+    "MCX": AssetType.COMMODITY,
+    "CDS": AssetType.CURRENCY,
+    "BCD": AssetType.CURRENCY,
+}
+INSTRUMENT_COLUMNS = frozenset(
+    {
+        "instrument_token",
+        "exchange_token",
+        "tradingsymbol",
+        "name",
+        "last_price",
+        "expiry",
+        "strike",
+        "tick_size",
+        "lot_size",
+        "instrument_type",
+        "segment",
+        "exchange",
+    }
+)
+
+
+# --- Envelope and errors (§5) --------------------------------------------------------------
+def data(response, *, endpoint: str, login: bool = False):
+    """The `data` of a success envelope; every documented error mapped into our taxonomy."""
+    try:
+        body = response.json()
+    except ValueError:
+        _raise_for_status(response, endpoint)
+        raise
+    if not isinstance(body, dict):
+        raise ValueError("not a Kite envelope")
+    # §5: the SDK treats `status: error` or any `error_type` as an error, whatever the HTTP code.
+    if body.get("status") == "error" or body.get("error_type") or response.status_code >= 400:
+        _raise_error(response, body, endpoint, login)
+    if body.get("status") != "success":
+        raise ValueError("no success status in the envelope")
+    return body["data"]
+
+
+def _raise_error(response, body: dict, endpoint: str, login: bool):
+    status = response.status_code
+    kind = str(body.get("error_type") or "")
+    where = {"broker": BROKER, "endpoint": endpoint, "code": kind or str(status)}
+    message = f"{kind or f'HTTP {status}'}: {body.get('message') or 'no message'}"
+    # §8.11: 429 comes as NetworkException, like an OMS outage, so the status decides first.
+    if status == 429:
+        raise RateLimited(message, retry_after=_retry_after(response), **where)
+    if kind == "TokenException":
+        # At the token exchange it means a bad checksum or a used request_token, not expiry.
+        raise (AuthError if login else TokenExpired)(message, **where)
+    if kind == "PermissionException":
+        raise AuthError(message, **where)
+    if kind in ("OrderException", "MarginException", "HoldingException"):
+        raise OrderRejected(message, **where)
+    if kind in ("InputException", "UserException"):
+        raise InvalidRequest(message, **where)
+    if status >= 500 or kind in ("NetworkException", "DataException", "GeneralException"):
+        raise BrokerUnavailable(message, **where)
+    raise InvalidRequest(message, **where)
+
+
+def _raise_for_status(response, endpoint: str) -> None:
+    """A body that is not JSON: gateways answer 429/5xx with HTML or plain text."""
+    status, where = response.status_code, {"broker": BROKER, "endpoint": endpoint}
+    if status == 429:
+        raise RateLimited("HTTP 429", retry_after=_retry_after(response), code="429", **where)
+    if status >= 500:
+        raise BrokerUnavailable(f"HTTP {status} without a Kite envelope", code=str(status), **where)
+
+
+def _retry_after(response) -> float:
+    # No Retry-After is documented (§5, UNCONFIRMED); the limits are per second.
+    try:
+        return max(float(response.headers.get("Retry-After", "1")), 0.0)
+    except ValueError:
+        return 1.0
+
+
+# --- Instrument master (§4) ----------------------------------------------------------------
+def instruments(response, *, endpoint: str, login: bool = False) -> list[Instrument]:
+    if "json" in response.headers.get("Content-Type", "") or response.status_code >= 400:
+        data(response, endpoint=endpoint)
+        raise BadResponse("no instrument CSV in the answer", broker=BROKER, endpoint=endpoint)
+    raw = response.content
+    try:
+        if raw[:2] == b"\x1f\x8b":  # still gzipped when no Content-Encoding header said so
+            raw = gzip.decompress(raw)
+        rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"))))
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error):
+        raise BadResponse(
+            "the instrument master is corrupted", broker=BROKER, endpoint=endpoint
+        ) from None
+    if not rows or not set(rows[0]) >= INSTRUMENT_COLUMNS:
+        raise BadResponse(
+            "the instrument master is empty or misses columns", broker=BROKER, endpoint=endpoint
+        )
+    return [instrument(row) for row in rows]
+
+
+def instrument(row: dict) -> Instrument:
+    # No ISIN column in Kite's master: ISINs come only with holdings.
+    strike = Decimal(row["strike"] or 0)
+    return Instrument(
+        instrument_id=str(int(row["instrument_token"])),
+        exchange=row["exchange"],
+        symbol=plain(row["tradingsymbol"]),
+        segment=row["segment"],
+        name=row["name"] or "",
+        lot_size=int(row["lot_size"]),
+        tick_size=Decimal(row["tick_size"]),
+        instrument_type=row["instrument_type"],
+        expiry=date.fromisoformat(row["expiry"]) if row["expiry"] else None,
+        strike=strike or None,
+    )
+
+
+# --- Payloads ------------------------------------------------------------------------------------
+def session(data: dict) -> dict[str, str]:
+    """The secrets and ids of a token exchange (§1.4)."""
+    values = {
+        "access_token": str(data["access_token"]),
+        "user_id": str(data["user_id"]),
+        "refresh_token": data.get("refresh_token") or "",
+        "public_token": data.get("public_token") or "",
+        "enctoken": data.get("enctoken") or "",
+    }
+    if not values["access_token"] or not values["user_id"]:
+        raise ValueError("no access_token or user_id in the session")
+    return values
+
+
+def profile(data: dict) -> Profile:
+    return Profile(
+        account_id=str(data["user_id"]),
+        name=data.get("user_name") or "",
+        email=data.get("email") or "",
+        exchanges=tuple(data.get("exchanges") or ()),
+        products=tuple(data.get("products") or ()),
+    )
+
+
+def funds(segment: dict) -> Funds:
+    # §4: "available to trade" is the segment's `net`; `utilised.debits` is what is used.
+    available, used = money(segment["net"]), money(segment["utilised"]["debits"])
+    return Funds(
+        available=available,
+        used=used,
+        total=available + used,
+        collateral=money(segment["available"]["collateral"]),
+    )
+
+
+def quotes(data: dict, refs: dict[str, InstrumentRef]) -> dict[InstrumentRef, Quote]:
+    found = {}
+    for key, ref in refs.items():
+        item = data.get(key)
+        if item is None:  # §8.9: unknown instruments are silently left out
+            continue
+        close = (item.get("ohlc") or {}).get("close")  # the previous session's close
+        found[ref] = Quote(
+            exchange=ref.exchange,
+            symbol=ref.symbol,
+            last_price=money(item["last_price"]),
+            previous_close=money(close) if close is not None else None,
+        )
+    return found
+
+
+def ack(data: dict) -> OrderAck:
+    order_id = str(data["order_id"])  # §8.15: a string, 19 digits on newer ids
+    if not order_id:
+        raise ValueError("empty order_id")
+    return OrderAck(order_id=order_id)
+
+
+def holding(row: dict) -> Holding:
+    return Holding(
+        exchange=row["exchange"],
+        symbol=plain(row["tradingsymbol"]),
+        quantity=int(row["quantity"]),
+        average_price=money(row["average_price"]),
+        isin=row.get("isin") or "",
+        last_price=money(row["last_price"]),
+        close_price=money(row["close_price"]),
+        broker_symbol=row["tradingsymbol"],
+        instrument_id=str(row["instrument_token"]),
+        asset_type=ASSET_BY_EXCHANGE.get(row["exchange"], AssetType.EQUITY),
+    )
+
+
+def position(row: dict) -> Position:
+    return Position(
+        exchange=row["exchange"],
+        symbol=plain(row["tradingsymbol"]),
+        product=row["product"],
+        quantity=int(row["quantity"]),
+        average_price=money(row["average_price"]),
+        last_price=money(row["last_price"]),
+        close_price=money(row["close_price"]),
+        realized_pnl=money(row["realised"]),
+        unrealized_pnl=money(row["unrealised"]),
+        buy_quantity=int(row["buy_quantity"]),
+        sell_quantity=int(row["sell_quantity"]),
+        broker_symbol=row["tradingsymbol"],
+        instrument_id=str(row["instrument_token"]),
+        asset_type=ASSET_BY_EXCHANGE.get(row["exchange"], AssetType.EQUITY),
+    )
+
+
+def order(row: dict) -> Order:
+    return Order(
+        order_id=str(row["order_id"]),
+        status=STATUSES[row["status"]],
+        exchange=row["exchange"],
+        symbol=plain(row["tradingsymbol"]),
+        side=Side(row["transaction_type"]),
+        quantity=int(row["quantity"]),
+        order_type=OrderType(row["order_type"]),
+        product=row["product"],
+        filled_quantity=int(row.get("filled_quantity") or 0),
+        price=money(row.get("price") or 0) or None,  # 0 means "no price" (market orders)
+        trigger_price=money(row.get("trigger_price") or 0) or None,
+        average_price=money(row.get("average_price") or 0) or None,
+        tag=row.get("tag") or "",
+        status_message=row.get("status_message") or "",
+        broker_status=row["status"],
+        placed_at=when(row.get("order_timestamp")),
+    )
+
+
+def trade(row: dict) -> Trade:
+    return Trade(
+        trade_id=str(row["trade_id"]),
+        order_id=str(row["order_id"]),
+        exchange=row["exchange"],
+        symbol=plain(row["tradingsymbol"]),
+        side=Side(row["transaction_type"]),
+        quantity=int(row["quantity"]),
+        price=money(row["average_price"]),
+        # §8.14: order_timestamp is time-only here; fill_timestamp is a full datetime.
+        traded_at=when(row.get("fill_timestamp") or row.get("exchange_timestamp")),
+    )
+
+
+def money(value) -> Decimal:
+    amount = Decimal(str(value))
+    if not amount.is_finite():
+        raise ValueError("not a finite amount")
+    return amount
+
+
+def when(value) -> datetime | None:
+    # §5: "yyyy-mm-dd hh:mm:ss" in IST.
+    if not value:
+        return None
+    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST)
+
+
+def plain(tradingsymbol: str) -> str:
+    base, dash, series = tradingsymbol.rpartition("-")
+    return base if dash and series in SERIES else tradingsymbol

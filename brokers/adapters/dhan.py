@@ -1,0 +1,398 @@
+"""Dhan (DhanHQ API v2): consent login on auth.dhan.co, trading on api.dhan.co/v2.
+
+Wire reference: shared/brokers/dhan.md. Trading answers are bare JSON (no envelope); errors are
+``{errorType, errorCode: "DH-9xx", errorMessage}``; market-quote answers are enveloped and can
+fail with HTTP 200 and a numeric ``errorCode``. Instruments are addressed by security id plus
+exchange segment, never by trading symbol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from brokers.adapters import _dhan_parse as wire
+from brokers.adapters.base import (
+    AppCredentials,
+    AuthError,
+    BrokerAdapter,
+    BrokerError,
+    BrokerUnavailable,
+    Capabilities,
+    Funds,
+    Holding,
+    Instrument,
+    InstrumentRef,
+    InvalidRequest,
+    LoginKind,
+    Maintenance,
+    Order,
+    OrderAck,
+    OrderModification,
+    OrderRejected,
+    OrderRequest,
+    OrderStateUnknown,
+    Position,
+    Profile,
+    Quote,
+    RateLimited,
+    TokenExpired,
+    Tokens,
+    Trade,
+)
+from brokers.http import CallKind
+
+TAG_MAX = 25  # correlationId limit enforced by Dhan's order validation (§4 place order)
+QUOTE_BATCH = 1000  # marketfeed takes at most 1000 instruments per call (§4 LTP)
+
+# Trading-API DH-9xx codes and data-API numeric codes (§5; the latter also with HTTP 200).
+ERRORS: dict[str, type[BrokerError]] = {
+    **dict.fromkeys(["DH-901", "807", "809"], TokenExpired),
+    **dict.fromkeys(["DH-902", "806", "808", "810"], AuthError),  # no access / subscription
+    **dict.fromkeys(
+        ["DH-903", "DH-905", "DH-907", "804", "811", "812", "813", "814"], InvalidRequest
+    ),
+    **dict.fromkeys(["DH-904", "805"], RateLimited),
+    "DH-906": OrderRejected,
+    **dict.fromkeys(["DH-908", "DH-909", "800"], BrokerUnavailable),
+}
+
+
+class DhanAdapter(BrokerAdapter):
+    key = "dhan"
+    capabilities = Capabilities(
+        login_kind=LoginKind.CONSENT,
+        supports_refresh=True,
+        token_expiry_rule="24 h after login (expiryTime of the token); RenewToken extends it",
+        order_types=frozenset(wire.ORDER_TYPES),
+        products=frozenset(wire.PRODUCTS),
+        exchanges=frozenset(wire.SEGMENTS),
+        # §5 rate limits, per second: order APIs, data APIs, quote APIs, everything else.
+        rate_limits={"default": 20, "order": 25, "data": 5, "quote": 1},
+        has_logout=False,  # no revoke endpoint; tokens are revoked on Dhan Web (§2)
+    )
+
+    def __init__(self, *, http, app: AppCredentials, tokens: Tokens | None = None):
+        super().__init__(http=http, app=app, tokens=tokens)
+        self._master: dict[tuple[str, str], tuple[str, str]] | None = None
+
+    # --- Login (§1b) ------------------------------------------------------------------------
+    def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str = "") -> str:
+        # Dhan knows the redirect URL from the app's registration and never echoes a state.
+        consent_id = self._auth_call(
+            "POST",
+            "/app/generate-consent",
+            "generate_consent",
+            {"client_id": self.app.client_id},
+            parse=_consent_id,
+        )
+        query = urlencode({"consentAppId": consent_id})
+        return self.url("AUTH", f"/login/consentApp-login?{query}")
+
+    def complete_login(
+        self, params: Mapping[str, str], *, redirect_uri: str = "", code_verifier: str = ""
+    ) -> Tokens:
+        if params.get("error") or not params.get("tokenId"):
+            raise AuthError("consent denied or no tokenId", broker=self.key, endpoint="login")
+        # S1 uses GET here (openalgo POSTs the same query); the answer is bare JSON (§1b.3).
+        return self._auth_call(
+            "GET",
+            "/app/consumeApp-consent",
+            "consume_consent",
+            {"tokenId": params["tokenId"]},
+            parse=lambda data: self._tokens(
+                data["accessToken"], data, name=data.get("dhanClientName") or ""
+            ),
+        )
+
+    def refresh(self) -> Tokens:
+        """GET /v2/RenewToken (§2): another 24 h for a still-active token."""
+        tokens = self._require_tokens()
+        headers = {"access-token": tokens.access_token, "dhanClientId": self._client_id()}
+        # The new token is in "token" (S5); accept "accessToken" as the login answer names it.
+        self.tokens = renewed = self._call(
+            "GET",
+            "API",
+            "/v2/RenewToken",
+            "renew_token",
+            kind=CallKind.AUTH,
+            headers=headers,
+            parse=lambda data: self._tokens(
+                data.get("token") or data["accessToken"], data, name=tokens.extra.get("name", "")
+            ),
+        )
+        return renewed
+
+    # --- Reads (§4) -------------------------------------------------------------------------
+    def profile(self) -> Profile:
+        name = self.tokens.extra.get("name", "") if self.tokens else ""
+        return self._call(
+            "GET", "API", "/v2/profile", "profile", parse=lambda d: wire.profile(d, name)
+        )
+
+    def funds(self) -> Funds:
+        return self._call("GET", "API", "/v2/fundlimit", "funds", parse=wire.funds)
+
+    def holdings(self) -> list[Holding]:
+        return self._call("GET", "API", "/v2/holdings", "holdings", parse=wire.holdings)
+
+    def positions(self) -> list[Position]:
+        return self._call("GET", "API", "/v2/positions", "positions", parse=wire.positions)
+
+    def orders(self) -> list[Order]:
+        return self._call("GET", "API", "/v2/orders", "orders", parse=wire.orders)
+
+    def trades(self) -> list[Trade]:
+        return self._call("GET", "API", "/v2/trades", "trades", parse=wire.trades)
+
+    def quotes(self, instruments: list[InstrumentRef]) -> dict[InstrumentRef, Quote]:
+        """POST /v2/marketfeed/ohlc: last price, and ohlc.close is the previous session's."""
+        wanted: dict[tuple[str, str], list[InstrumentRef]] = {}
+        for ref in instruments:
+            wanted.setdefault(self._locate(ref), []).append(ref)
+        keys, result = list(wanted), {}
+        for start in range(0, len(keys), QUOTE_BATCH):
+            batch = keys[start : start + QUOTE_BATCH]
+            body: dict[str, list[int]] = {}
+            for segment, security_id in batch:
+                body.setdefault(segment, []).append(int(security_id))
+            result |= self._call(
+                "POST",
+                "API",
+                "/v2/marketfeed/ohlc",
+                "quotes",
+                bucket="quote",
+                json=body,
+                parse=lambda data, batch=batch: wire.quotes(data, {k: wanted[k] for k in batch}),
+            )
+        return result
+
+    def instruments(self) -> Iterable[Instrument]:
+        """The compact scrip master CSV (§4 instrument master): public, no auth, no ISIN."""
+        return self.http.call(
+            "GET",
+            self.url("MASTER", "/api-data/api-scrip-master.csv"),
+            endpoint="instruments",
+            parse=lambda response: wire.master(_checked(response, self.key), self.key),
+        )
+
+    # --- Writes (§4 orders) -----------------------------------------------------------------
+    def place_order(self, order: OrderRequest) -> OrderAck:
+        if len(order.tag) > TAG_MAX:
+            # Cutting the tag would break reconciliation by tag, so refuse it instead.
+            raise InvalidRequest(
+                f"tag longer than {TAG_MAX} characters", broker=self.key, endpoint="place_order"
+            )
+        segment, security_id = self._locate(
+            InstrumentRef(order.exchange, order.symbol, order.instrument_id)
+        )
+        body = {
+            "dhanClientId": self._client_id(),
+            "transactionType": order.side.value,
+            "exchangeSegment": segment,
+            "productType": wire.PRODUCTS[order.product],
+            "orderType": wire.ORDER_TYPES[order.order_type],
+            "validity": order.validity.value,
+            "securityId": security_id,
+            "quantity": order.quantity,
+            "disclosedQuantity": 0,
+            "price": wire.number(order.price),
+            "triggerPrice": wire.number(order.trigger_price),
+            "afterMarketOrder": False,
+        }
+        if order.tag:
+            body["correlationId"] = order.tag
+        try:
+            return self._write("POST", "/v2/orders", "place_order", body)
+        except OrderStateUnknown as error:
+            error.tag = order.tag
+            raise
+
+    def modify_order(self, change: OrderModification) -> OrderAck:
+        # Dhan wants the whole order back (type, quantity, price, validity), so fill the gaps.
+        current = self._call(
+            "GET", "API", f"/v2/orders/{change.order_id}", "order", parse=wire.modifiable
+        )
+        changes = {
+            "orderType": wire.ORDER_TYPES[change.order_type] if change.order_type else None,
+            "quantity": change.quantity,
+            "price": change.price,
+            "triggerPrice": change.trigger_price,
+            "validity": change.validity.value if change.validity else None,
+        }
+        merged = current | {k: v for k, v in changes.items() if v is not None}
+        body = {
+            "dhanClientId": self._client_id(),
+            "orderId": change.order_id,
+            **merged,
+            "price": wire.number(merged["price"]),
+            "triggerPrice": wire.number(merged["triggerPrice"]),
+            "disclosedQuantity": 0,
+        }
+        return self._write("PUT", f"/v2/orders/{change.order_id}", "modify_order", body)
+
+    def cancel_order(self, order_id: str) -> OrderAck:
+        return self._write("DELETE", f"/v2/orders/{order_id}", "cancel_order", None)
+
+    # --- Plumbing ---------------------------------------------------------------------------
+    def _call(self, method, host, path, endpoint, *, parse=None, headers=None, **kwargs) -> Any:
+        def handle(response):
+            data = _body(response, self.key, endpoint)
+            return parse(data) if parse else data
+
+        kwargs.setdefault("bucket", "order" if kwargs.get("kind") is CallKind.ORDER else "default")
+        return self.http.call(
+            method,
+            self.url(host, path),
+            endpoint=endpoint,
+            parse=handle,
+            headers=self._headers() if headers is None else headers,
+            **kwargs,
+        )
+
+    def _auth_call(self, method: str, path: str, endpoint: str, params: dict, *, parse) -> Any:
+        # §1b: the auth host takes the app key and secret in underscored headers. Any refusal
+        # there (wrong secret, used or unknown tokenId) means the login failed, not our input.
+        headers = {"app_id": self.app.api_key, "app_secret": self.app.api_secret}
+        try:
+            return self._call(
+                method,
+                "AUTH",
+                path,
+                endpoint,
+                kind=CallKind.AUTH,
+                headers=headers,
+                params=params,
+                parse=parse,
+            )
+        except (InvalidRequest, TokenExpired) as error:
+            raise AuthError(
+                error.message, broker=self.key, endpoint=endpoint, code=error.code
+            ) from None
+
+    def _write(self, method: str, path: str, endpoint: str, body: dict | None) -> OrderAck:
+        return self._call(
+            method,
+            "API",
+            path,
+            endpoint,
+            kind=CallKind.ORDER,
+            json=body,
+            parse=lambda data: OrderAck(order_id=str(data["orderId"])),
+        )
+
+    def _headers(self) -> dict[str, str]:
+        # §3: bare token in access-token (no Bearer) and client-id on every /v2 call.
+        return {
+            "access-token": self._require_tokens().access_token,
+            "client-id": self._client_id(),
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+
+    def _require_tokens(self) -> Tokens:
+        if not self.tokens:
+            raise TokenExpired("not logged in", broker=self.key)
+        return self.tokens
+
+    def _client_id(self) -> str:
+        return (self.tokens.account_id if self.tokens else "") or self.app.client_id
+
+    def _tokens(self, token: Any, data: Mapping[str, Any], *, name: str) -> Tokens:
+        if not isinstance(token, str) or not token:
+            raise ValueError("no access token in the answer")
+        self.http.add_secrets(token)
+        return Tokens(
+            access_token=token,
+            expires_at=wire.expiry(data.get("expiryTime")),
+            account_id=str(data.get("dhanClientId") or self._client_id()),
+            extra={"name": name} if name else {},
+        )
+
+    def _locate(self, ref: InstrumentRef) -> tuple[str, str]:
+        """(exchangeSegment, securityId): Dhan addresses instruments by id only (§6)."""
+        if ref.instrument_id and ref.exchange in wire.SEGMENTS:
+            if not str(ref.instrument_id).isdigit():
+                raise InvalidRequest(
+                    f"{ref.instrument_id!r} is not a Dhan security id",
+                    broker=self.key,
+                    endpoint="lookup",
+                )
+            return wire.SEGMENTS[ref.exchange], str(ref.instrument_id)
+        if self._master is None:
+            self._master = {
+                (i.exchange, i.symbol): (i.segment, i.instrument_id) for i in self.instruments()
+            }
+        try:
+            return self._master[(ref.exchange, ref.symbol)]
+        except KeyError:
+            raise InvalidRequest(
+                f"unknown instrument {ref.exchange}:{ref.symbol}",
+                broker=self.key,
+                endpoint="lookup",
+            ) from None
+
+
+# --- Answers → our taxonomy (§5) ----------------------------------------------------------------
+def _body(response, broker: str, endpoint: str) -> Any:
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        if data.get("internalErrorCode") == "DH-1111":
+            return []  # "No holdings available" comes as an error body instead of [] (§8.7)
+        _raise_vendor_error(data, response, broker, endpoint)
+    if response.status_code >= 400:
+        raise _error_for_status(response.status_code, response, broker, endpoint, "", "")
+    if data is None:
+        raise ValueError("not JSON")  # the door reports it as BadResponse with a redacted snippet
+    return data
+
+
+def _raise_vendor_error(data: dict, response, broker: str, endpoint: str) -> None:
+    code, message = data.get("errorCode"), data.get("errorMessage") or data.get("errorType") or ""
+    if code is None and str(data.get("status", "")).lower() in {"failed", "failure", "error"}:
+        # openalgo-seen shape {"status": "failed", "data": {"806": "Data APIs not subscribed"}}
+        inner = data.get("data")
+        code, message = next(iter(inner.items())) if isinstance(inner, dict) and inner else ("", "")
+        message = message or str(data.get("remarks") or "request failed")
+    if code is None:
+        return
+    code = str(code)
+    cls = ERRORS.get(code)
+    if cls is None:
+        raise _error_for_status(response.status_code, response, broker, endpoint, code, message)
+    raise _error(cls, response, broker, endpoint, code, message)
+
+
+def _consent_id(data: dict) -> str:
+    # S1 treats anything but status "success" with a consentAppId as a refused consent.
+    if data.get("status") != "success" or not data.get("consentAppId"):
+        raise AuthError("consent was not generated", broker="dhan", endpoint="generate_consent")
+    return str(data["consentAppId"])
+
+
+def _checked(response, broker: str):
+    if response.status_code >= 400:
+        raise _error_for_status(response.status_code, response, broker, "instruments", "", "")
+    return response
+
+
+def _error_for_status(status: int, response, broker, endpoint, code, message) -> BrokerError:
+    message = message or f"HTTP {status}"
+    if status == 503 and "maintenance" in (response.text or "").lower():
+        return Maintenance(message, broker=broker, endpoint=endpoint, code=code)
+    cls = {401: TokenExpired, 403: AuthError, 429: RateLimited}.get(status, InvalidRequest)
+    cls = BrokerUnavailable if status >= 500 else cls
+    return _error(cls, response, broker, endpoint, code, message)
+
+
+def _error(cls, response, broker, endpoint, code, message) -> BrokerError:
+    text = f"{code} {message}".strip()
+    if issubclass(cls, RateLimited):
+        header = response.headers.get("Retry-After", "")
+        retry_after = float(header) if header.replace(".", "", 1).isdigit() else 1.0
+        return cls(text, retry_after=retry_after, broker=broker, endpoint=endpoint, code=code)
+    return cls(text, broker=broker, endpoint=endpoint, code=code)

@@ -1,0 +1,320 @@
+"""Fyers API v3 (shared/brokers/fyers.md).
+
+Trading and account calls live on ``api-t1.fyers.in/api/v3``, market data on
+``api-t1.fyers.in/data``, the symbol master on ``public.fyers.in/sym_details``. Every answer is
+``{s, code, message, <a key that differs per endpoint>}``; success and failure are in ``s``, not
+in the HTTP status (§5, gotcha 7). Reading answers is in ``_fyers_parse``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
+
+from oauthlib.oauth2 import WebApplicationClient
+
+from brokers.adapters import _fyers_parse as wire
+from brokers.adapters._fyers_parse import BROKER, FYERS_PRODUCTS, FYERS_TYPES, SYMBOL_PREFIX
+from brokers.adapters.base import (
+    AuthError,
+    BadResponse,
+    BrokerAdapter,
+    Capabilities,
+    Funds,
+    Holding,
+    Instrument,
+    InstrumentRef,
+    InvalidRequest,
+    LoginKind,
+    Order,
+    OrderAck,
+    OrderModification,
+    OrderRequest,
+    OrderStateUnknown,
+    OrderType,
+    Position,
+    Profile,
+    Quote,
+    Side,
+    TokenExpired,
+    Tokens,
+    Trade,
+)
+from brokers.http import CallKind
+
+QUOTE_BATCH = 50  # §5: ≤50 symbols per quotes call
+TAG_MAX = 30  # UNCONFIRMED: orderTag is alphanumeric; 30 characters is the assumed ceiling
+# Cash-market masters: what ISIN joins need (F&O rows have no ISIN, and those files are big).
+SYMBOL_MASTERS = ("NSE_CM", "BSE_CM")
+
+
+class FyersAdapter(BrokerAdapter):
+    key = BROKER
+    capabilities = Capabilities(
+        login_kind=LoginKind.OAUTH2,
+        supports_refresh=True,
+        token_expiry_rule="the access token's JWT exp (one trading day); refresh token ~15 days",
+        order_types=frozenset(OrderType),
+        products=frozenset(FYERS_PRODUCTS),
+        exchanges=frozenset(SYMBOL_PREFIX),
+        # §5: 10/s and 200/min per user across every endpoint, orders included. The minute cap
+        # binds for sustained traffic, and breaching it 3 times blocks the user for the day.
+        rate_limits={"default": 200 / 60},
+    )
+
+    def __init__(self, *, http, app, tokens=None):
+        super().__init__(http=http, app=app, tokens=tokens)
+        self.http.add_secrets(self._app_id_hash())
+
+    # --- login (§1, §2) --------------------------------------------------------------------
+    def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str = "") -> str:
+        extra = {"code_challenge": code_challenge} if code_challenge else {}
+        grant = WebApplicationClient(self.app.api_key).prepare_request_uri(
+            "https://host.invalid/",  # oauthlib insists on https; only its query is kept
+            redirect_uri=redirect_uri or self.app.redirect_uri,
+            state=state,
+            **extra,
+        )
+        return self.url("API", "/api/v3/generate-authcode") + "?" + urlsplit(grant).query
+
+    def complete_login(
+        self, params: Mapping[str, str], *, redirect_uri: str = "", code_verifier: str = ""
+    ) -> Tokens:
+        # Gotcha 3: the redirect is s=ok&code=200&auth_code=…; `code` is a status, not the grant.
+        auth_code = params.get("auth_code", "")
+        if params.get("error") or params.get("s", "ok") != "ok" or not auth_code:
+            why = params.get("error") or params.get("message") or "no auth_code in the callback"
+            raise AuthError(f"login not authorized: {why}", broker=BROKER, endpoint="login")
+        self.http.add_secrets(auth_code)
+        body = {
+            "grant_type": "authorization_code",
+            "appIdHash": self._app_id_hash(),
+            "code": auth_code,
+        }
+        if code_verifier:
+            body["code_verifier"] = code_verifier  # UNCONFIRMED: the PKCE field's name
+        access, refresh = self._call(
+            "POST",
+            "/api/v3/validate-authcode",
+            "validate-authcode",
+            lambda b: (b["access_token"], b.get("refresh_token", "")),
+            kind=CallKind.AUTH,
+            json=body,
+        )
+        self.http.add_secrets(access, refresh)
+        claims = wire.jwt_claims(access)
+        account = str(claims.get("fy_id") or claims.get("display_name") or "")
+        expires_at = wire.expires_at(claims)
+        self.tokens = Tokens(access, expires_at, refresh_token=refresh, account_id=account)
+        return self.tokens
+
+    def refresh(self) -> Tokens:
+        # §2: the user's PIN on every refresh; only a new access token comes back.
+        if not self.tokens or not self.tokens.refresh_token:
+            raise TokenExpired("no refresh token; log in again", broker=BROKER, endpoint="refresh")
+        if not self.app.pin:
+            raise AuthError("refresh needs the user's Fyers PIN", broker=BROKER, endpoint="refresh")
+        body = {
+            "grant_type": "refresh_token",
+            "appIdHash": self._app_id_hash(),
+            "refresh_token": self.tokens.refresh_token,
+            "pin": self.app.pin,
+        }
+        access = self._call(
+            "POST",
+            "/api/v3/validate-refresh-token",
+            "refresh",
+            lambda b: b["access_token"],
+            kind=CallKind.AUTH,
+            json=body,
+        )
+        self.http.add_secrets(access)
+        self.tokens = Tokens(
+            access,
+            wire.expires_at(wire.jwt_claims(access)),
+            refresh_token=self.tokens.refresh_token,
+            account_id=self.tokens.account_id,
+            extra=self.tokens.extra,
+        )
+        return self.tokens
+
+    def logout(self) -> None:
+        self._call("POST", "/api/v3/logout", "logout", kind=CallKind.AUTH, signed=True)
+
+    # --- reads (§4) ------------------------------------------------------------------------
+    def profile(self) -> Profile:
+        def read(body):
+            data = body["data"]  # gotcha 8: the one payload wrapped in `data`
+            return Profile(str(data["fy_id"]), data["name"] or "", email=data["email_id"] or "")
+
+        return self._call("GET", "/api/v3/profile", "profile", read)
+
+    def funds(self) -> Funds:
+        # Rows are keyed on `id` (titles are for people). Equity and commodity margins are
+        # separate pools, and only the equity one buys shares.
+        def read(body):
+            rows = {int(r["id"]): r["equityAmount"] for r in body["fund_limit"]}
+            return Funds(
+                available=wire.money(rows[10]),
+                used=wire.money(rows.get(2, 0)),
+                total=wire.money(rows[1]) if 1 in rows else None,
+                collateral=wire.money(rows.get(5, 0)),
+            )
+
+        return self._call("GET", "/api/v3/funds", "funds", read)
+
+    def holdings(self) -> list[Holding]:
+        return self._call(
+            "GET", "/api/v3/holdings", "holdings", wire.rows("holdings", wire.holding)
+        )
+
+    def positions(self) -> list[Position]:
+        return self._call(
+            "GET", "/api/v3/positions", "positions", wire.rows("netPositions", wire.position)
+        )
+
+    def orders(self) -> list[Order]:
+        return self._call("GET", "/api/v3/orders", "orders", wire.rows("orderBook", wire.order))
+
+    def trades(self) -> list[Trade]:
+        return self._call("GET", "/api/v3/tradebook", "trades", wire.rows("tradeBook", wire.trade))
+
+    def quotes(self, instruments: list[InstrumentRef]) -> dict[InstrumentRef, Quote]:
+        wanted = {wire.fyers_symbol(r.exchange, r.symbol, r.instrument_id): r for r in instruments}
+
+        def read(body):
+            found = {}
+            for entry in body["d"]:
+                ref = wanted.get(str(entry["n"]).upper())
+                if ref is None or entry.get("s") != "ok":  # an unknown symbol fails on its own
+                    continue
+                values, close = entry["v"], entry["v"].get("prev_close_price")
+                found[ref] = Quote(
+                    ref.exchange,
+                    ref.symbol,
+                    last_price=wire.money(values["lp"], signed=False),
+                    previous_close=None if close is None else wire.money(close, signed=False),
+                )
+            return found
+
+        symbols, result = list(wanted), {}
+        for start in range(0, len(symbols), QUOTE_BATCH):
+            batch = ",".join(symbols[start : start + QUOTE_BATCH])
+            result |= self._call("GET", "/data/quotes", "quotes", read, params={"symbols": batch})
+        return result
+
+    def instruments(self) -> list[Instrument]:
+        found: list[Instrument] = []
+        for master in SYMBOL_MASTERS:
+            endpoint = f"sym_details/{master}.csv"
+            found += self.http.call(
+                "GET",
+                self.url("PUBLIC", f"/sym_details/{master}.csv"),
+                endpoint=endpoint,
+                parse=lambda r, m=master, e=endpoint: wire.parse_master(r, m, e),
+                bucket="default",
+            )
+        return found
+
+    # --- writes (§4, §6) --------------------------------------------------------------------
+    def place_order(self, order: OrderRequest) -> OrderAck:
+        if order.tag and (len(order.tag) > TAG_MAX or not order.tag.isalnum()):
+            raise InvalidRequest(
+                f"tag must be alphanumeric and at most {TAG_MAX} characters",
+                broker=BROKER,
+                endpoint="place_order",
+            )
+        body = {
+            "symbol": wire.fyers_symbol(order.exchange, order.symbol, order.instrument_id),
+            "qty": order.quantity,
+            "type": FYERS_TYPES[order.order_type],
+            "side": 1 if order.side is Side.BUY else -1,
+            "productType": FYERS_PRODUCTS[order.product],
+            "limitPrice": wire.number(order.price),
+            "stopPrice": wire.number(order.trigger_price),
+            "validity": order.validity.value,
+            "disclosedQty": 0,
+            "offlineOrder": False,  # a JSON boolean (old samples sent the string "False")
+            "stopLoss": 0,
+            "takeProfit": 0,
+        }
+        if order.tag:
+            body["orderTag"] = order.tag
+        try:
+            return self._write("POST", "place_order", body)
+        except OrderStateUnknown as error:
+            error.tag = order.tag
+            raise
+
+    def modify_order(self, change: OrderModification) -> OrderAck:
+        body: dict = {"id": change.order_id}
+        if change.order_type is not None:
+            body["type"] = FYERS_TYPES[change.order_type]
+        if change.quantity is not None:
+            body["qty"] = change.quantity
+        if change.price is not None:
+            body["limitPrice"] = wire.number(change.price)
+        if change.trigger_price is not None:
+            body["stopPrice"] = wire.number(change.trigger_price)
+        return self._write("PATCH", "modify_order", body)
+
+    def cancel_order(self, order_id: str) -> OrderAck:
+        return self._write("DELETE", "cancel_order", {"id": order_id})  # gotcha 11: DELETE + body
+
+    # --- plumbing ---------------------------------------------------------------------------
+    def _app_id_hash(self) -> str:
+        # §1, gotcha 2: sha256("APPID-100:secret"), colon included, lowercase hex.
+        return hashlib.sha256(f"{self.app.api_key}:{self.app.api_secret}".encode()).hexdigest()
+
+    def _write(self, method: str, endpoint: str, body: dict) -> OrderAck:
+        return self._call(
+            method,
+            "/api/v3/orders/sync",
+            endpoint,
+            lambda b: OrderAck(order_id=str(b["id"])),
+            kind=CallKind.ORDER,
+            json=body,
+        )
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        endpoint: str,
+        read: Callable[[dict], object] = lambda body: body,
+        *,
+        kind: CallKind = CallKind.READ,
+        signed: bool | None = None,
+        **kwargs,
+    ):
+        """One call on the API host; ``read`` maps the payload inside the door's parser, so a
+        missing field or an odd value becomes BadResponse (or OrderStateUnknown on a write)."""
+        signed = kind is not CallKind.AUTH if signed is None else signed
+        headers = {}
+        if signed:
+            if not self.tokens or not self.tokens.access_token:
+                raise TokenExpired("not logged in", broker=BROKER, endpoint=endpoint)
+            # §3: "APPID-100:access_token", no scheme word; `version: 3` as the SDK sends it.
+            headers = {
+                "Authorization": f"{self.app.api_key}:{self.tokens.access_token}",
+                "version": "3",
+            }
+
+        def parse(response):
+            body = wire.envelope(response, endpoint, login=not signed)
+            try:
+                return read(body)
+            except BadResponse as error:  # raised by a mapper that did not know the endpoint
+                raise BadResponse(error.message, broker=BROKER, endpoint=endpoint) from None
+
+        return self.http.call(
+            method,
+            self.url("API", path),
+            endpoint=endpoint,
+            parse=parse,
+            kind=kind,
+            bucket="default",
+            headers=headers,
+            **kwargs,
+        )

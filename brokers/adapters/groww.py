@@ -1,0 +1,365 @@
+"""Groww Trade API (https://groww.in/trade-api/docs/curl, SDK growwapi 1.5.0).
+
+No browser login: an API key and its secret mint a daily token with a checksum, or a TOTP key
+does with a typed code. Every answer is {"status": "SUCCESS", "payload": ...} except the token
+endpoint's; failures are {"status": "FAILURE", "error": {"code": "GA00x", "message": ...}}.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import secrets
+from dataclasses import replace
+from datetime import time
+
+from django.utils import timezone
+
+from brokers.adapters import _groww_parse as wire
+from brokers.adapters.base import (
+    AuthError,
+    BadResponse,
+    BrokerAdapter,
+    BrokerUnavailable,
+    Capabilities,
+    Funds,
+    Holding,
+    Instrument,
+    InstrumentRef,
+    InvalidRequest,
+    LoginKind,
+    Maintenance,
+    NotSupported,
+    Order,
+    OrderAck,
+    OrderModification,
+    OrderRejected,
+    OrderRequest,
+    OrderStateUnknown,
+    Position,
+    Product,
+    Profile,
+    Quote,
+    RateLimited,
+    TokenExpired,
+    Tokens,
+    Trade,
+)
+from brokers.clock import next_ist
+from brokers.http import CallKind
+
+BROKER = "groww"
+TOKEN_DIES = time(6, 0)  # Introduction: every token expires at 6:00 AM IST
+PAGE_SIZE = 25  # the SDK's default page size for the order book
+TRADE_PAGE_SIZE = 50
+MAX_PAGES = 40
+BATCH = 50  # Live Data: LTP and OHLC take at most 50 exchange_symbols
+REFERENCE_ID = re.compile(r"[A-Za-z0-9-]{8,20}")  # Orders: 8-20 chars, at most two hyphens
+
+
+class GrowwAdapter(BrokerAdapter):
+    key = BROKER
+    capabilities = Capabilities(
+        login_kind=LoginKind.API_KEY,
+        supports_refresh=False,
+        token_expiry_rule="06:00 IST every day",
+        order_types=frozenset(wire.ORDER_TYPES.values()),
+        products=frozenset({Product.CNC, Product.MIS, Product.NRML, Product.MTF}),
+        exchanges=frozenset({"NSE", "BSE", "NFO", "BFO"}),
+        # Introduction, rate limits per type (the per-minute caps are lower: 250/300/500).
+        rate_limits={"default": 20, "order": 10, "quote": 10},
+        has_logout=False,
+    )
+
+    # --- Login: Introduction, "API key + secret" and "TOTP" ----------------------------------
+    def complete_login(self, params, *, redirect_uri: str = "", code_verifier: str = "") -> Tokens:
+        """POST /v1/token/api/access with the API key as bearer: an approval checksum
+        sha256(secret + epoch seconds), or the typed TOTP when ``params`` carries one."""
+        self.http.add_secrets(self.app.api_key)
+        totp = (params or {}).get("totp", "")
+        if totp:
+            self.http.add_secrets(totp)
+            body = {"key_type": "totp", "totp": totp}
+        else:
+            stamp = int(timezone.now().timestamp())
+            checksum = hashlib.sha256(f"{self.app.api_secret}{stamp}".encode()).hexdigest()
+            self.http.add_secrets(checksum)
+            body = {"key_type": "approval", "checksum": checksum, "timestamp": stamp}
+        token = self._call(
+            "POST",
+            "/v1/token/api/access",
+            endpoint="token/api/access",
+            build=wire.token,
+            kind=CallKind.AUTH,
+            bearer=self.app.api_key,
+            json=body,
+        )
+        self.http.add_secrets(token)
+        self.tokens = Tokens(access_token=token, expires_at=next_ist(TOKEN_DIES))
+        # The token reply names no account; the profile's UCC does.
+        self.tokens = replace(self.tokens, account_id=self.profile().account_id)
+        return self.tokens
+
+    # --- Reads: User, Margin, Portfolio ---------------------------------------------------
+    def profile(self) -> Profile:
+        return self._call("GET", "/v1/user/detail", endpoint="user/detail", build=wire.profile)
+
+    def funds(self) -> Funds:
+        return self._call("GET", "/v1/margins/detail/user", endpoint="margins", build=wire.funds)
+
+    def holdings(self) -> list[Holding]:
+        return self._call("GET", "/v1/holdings/user", endpoint="holdings", build=wire.holdings)
+
+    def positions(self) -> list[Position]:
+        # No segment: every segment's positions (the SDK makes it optional).
+        return self._call("GET", "/v1/positions/user", endpoint="positions", build=wire.positions)
+
+    # --- Orders: the order book is paged from page 0 ----------------------------------------
+    def orders(self) -> list[Order]:
+        found: dict[str, Order] = {}
+        for page in range(MAX_PAGES):
+            rows = self._call(
+                "GET",
+                "/v1/order/list",
+                endpoint="order/list",
+                build=lambda p: [wire.order(row) for row in p["order_list"]],
+                params={"page": page, "page_size": PAGE_SIZE},
+            )
+            found.update((o.order_id, o) for o in rows)
+            if len(rows) < PAGE_SIZE:
+                break
+        return list(found.values())
+
+    def trades(self) -> list[Trade]:
+        """No account-wide trade book (gotcha 7): the trades of each order that filled."""
+        trades: list[Trade] = []
+        for order in self.orders():
+            if not order.filled_quantity:
+                continue
+            for page in range(MAX_PAGES):
+                rows = self._call(
+                    "GET",
+                    f"/v1/order/trades/{order.order_id}",
+                    endpoint="order/trades",
+                    build=lambda p: [wire.trade(row) for row in p["trade_list"]],
+                    params={
+                        "segment": wire.segment(order.exchange),
+                        "page": page,
+                        "page_size": TRADE_PAGE_SIZE,
+                    },
+                )
+                trades += rows
+                if len(rows) < TRADE_PAGE_SIZE:
+                    break
+        return trades
+
+    # --- Live Data: batch LTP for the price, batch OHLC for the previous close -------------
+    def quotes(self, instruments: list[InstrumentRef]) -> dict[InstrumentRef, Quote]:
+        by_segment: dict[str, dict[str, InstrumentRef]] = {}
+        for ref in instruments:
+            exchange, segment = wire.exchange_segment(ref.exchange, "live-data/ltp")
+            by_segment.setdefault(segment, {})[f"{exchange}_{wire.plain(ref.symbol)}"] = ref
+        quotes: dict[InstrumentRef, Quote] = {}
+        for segment, refs in by_segment.items():
+            keys = list(refs)
+            for start in range(0, len(keys), BATCH):
+                # The SDK repeats exchange_symbols once per key; the server takes that form.
+                params = {"segment": segment, "exchange_symbols": keys[start : start + BATCH]}
+                last = self._call(
+                    "GET",
+                    "/v1/live-data/ltp",
+                    endpoint="live-data/ltp",
+                    build=wire.ltp,
+                    params=params,
+                )
+                closes = self._call(
+                    "GET",
+                    "/v1/live-data/ohlc",
+                    endpoint="live-data/ohlc",
+                    build=wire.closes,
+                    params=params,
+                )
+                for key in keys[start : start + BATCH]:
+                    if last.get(key) is not None:
+                        ref = refs[key]
+                        quotes[ref] = Quote(
+                            ref.exchange, wire.plain(ref.symbol), last[key], closes.get(key)
+                        )
+        return quotes
+
+    def instruments(self) -> list[Instrument]:
+        """Instruments: a public CSV on the assets host, no auth header."""
+        return self.http.call(
+            "GET",
+            self.url("ASSETS", "/instruments/instrument.csv"),
+            endpoint="instruments",
+            parse=_master,
+            kind=CallKind.READ,
+            bucket="default",
+        )
+
+    # --- Writes: Orders ---------------------------------------------------------------------
+    def place_order(self, order: OrderRequest) -> OrderAck:
+        exchange, segment = wire.exchange_segment(order.exchange, "order/create")
+        # Our tag travels as order_reference_id (required, unique: GA007 on reuse).
+        tag = order.tag or secrets.token_hex(8)
+        if not REFERENCE_ID.fullmatch(tag) or tag.count("-") > 2:
+            raise InvalidRequest(
+                "tag must be 8-20 letters, digits or at most two hyphens (order_reference_id)",
+                broker=BROKER,
+                endpoint="order/create",
+            )
+        body = {
+            "trading_symbol": wire.plain(order.symbol),
+            "quantity": order.quantity,
+            "price": wire.number(order.price if order.order_type in wire.PRICED else None),
+            "trigger_price": wire.number(
+                order.trigger_price if order.order_type in wire.TRIGGERED else None
+            ),
+            "validity": order.validity.value,
+            "exchange": exchange,
+            "segment": segment,
+            "product": order.product.value,
+            "order_type": wire.WIRE_ORDER_TYPES[order.order_type],
+            "transaction_type": order.side.value,
+            "order_reference_id": tag,
+        }
+        try:
+            return self._order_write("/v1/order/create", "order/create", body)
+        except OrderStateUnknown as error:
+            error.tag = tag  # reconcile by it, even when we made it up
+            raise
+
+    def modify_order(self, change: OrderModification) -> OrderAck:
+        if change.validity is not None:
+            raise NotSupported("Groww's modify takes no validity", broker=BROKER)
+        # Gotcha 4: modify needs the segment and the full new shape, so read the order first.
+        current = self._order_by_id(change.order_id, "order/modify")
+        order_type = change.order_type or current.order_type
+        price = current.price if change.price is None else change.price
+        trigger = current.trigger_price if change.trigger_price is None else change.trigger_price
+        body = {
+            "groww_order_id": change.order_id,
+            "segment": wire.segment(current.exchange),
+            "order_type": wire.WIRE_ORDER_TYPES[order_type],
+            "quantity": change.quantity or current.quantity,
+            "price": wire.number(price if order_type in wire.PRICED else None),
+            "trigger_price": wire.number(trigger if order_type in wire.TRIGGERED else None),
+        }
+        return self._order_write("/v1/order/modify", "order/modify", body)
+
+    def cancel_order(self, order_id: str) -> OrderAck:
+        current = self._order_by_id(order_id, "order/cancel")
+        body = {"groww_order_id": order_id, "segment": wire.segment(current.exchange)}
+        return self._order_write("/v1/order/cancel", "order/cancel", body)
+
+    # --- Plumbing -----------------------------------------------------------------------------
+    def _order_by_id(self, order_id: str, endpoint: str) -> Order:
+        found = next((o for o in self.orders() if o.order_id == order_id), None)
+        if found is None:
+            raise InvalidRequest(
+                f"no order {order_id} in the order book", broker=BROKER, endpoint=endpoint
+            )
+        return found
+
+    def _order_write(self, path: str, endpoint: str, body: dict) -> OrderAck:
+        return self._call(
+            "POST",
+            path,
+            endpoint=endpoint,
+            build=lambda payload: wire.ack(payload, endpoint),
+            kind=CallKind.ORDER,
+            json=body,
+        )
+
+    def _call(self, method, path, *, endpoint, build, kind=CallKind.READ, bearer="", **kwargs):
+        if not bearer:
+            if not self.tokens or not self.tokens.access_token:
+                raise TokenExpired("not logged in", broker=BROKER, endpoint=endpoint)
+            bearer = self.tokens.access_token
+        bucket = "order" if kind is CallKind.ORDER else "default"
+        if path.startswith("/v1/live-data/"):
+            bucket = "quote"
+        headers = {
+            "Authorization": f"Bearer {bearer}",
+            "Accept": "application/json",
+            "X-API-VERSION": "1.0",
+        }
+        return self.http.call(
+            method,
+            self.url("API", path),
+            endpoint=endpoint,
+            parse=lambda r: build(_payload(r, endpoint, kind)),
+            kind=kind,
+            bucket=bucket,
+            headers=headers,
+            **kwargs,
+        )
+
+
+# --- The one place vendor answers become our errors --------------------------------------------
+def _payload(response, endpoint: str, kind: CallKind):
+    """The payload of a success; every failure (HTTP 4xx/5xx, or HTTP 200 with status FAILURE,
+    which the SDK checks before the HTTP status) raised as our error."""
+    try:
+        body = response.json()
+    except ValueError:
+        if response.status_code < 400:
+            raise  # garbage, HTML or truncated with HTTP 200: the door reports BadResponse
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    failed = isinstance(body, dict) and body.get("status") == "FAILURE"
+    if response.status_code < 400 and not failed:
+        if kind is CallKind.AUTH:
+            return body  # the token reply is not enveloped (gotcha 2)
+        if body.get("status") != "SUCCESS":
+            raise ValueError(f"unexpected status {body.get('status')!r}")
+        return body["payload"]
+    _raise_for_response(response, error if isinstance(error, dict) else {}, endpoint, kind)
+
+
+def _raise_for_response(response, error: dict, endpoint: str, kind: CallKind):
+    status = response.status_code
+    code = str(error.get("code") or "")
+    # The SDK reads displayMessage on token errors, message everywhere else.
+    message = str(error.get("message") or error.get("displayMessage") or f"HTTP {status}")[:200]
+    where = {"broker": BROKER, "endpoint": endpoint, "code": code or str(status)}
+    if status == 429:
+        retry = response.headers.get("Retry-After", "")
+        raise RateLimited(message, retry_after=float(retry) if retry.isdigit() else 1.0, **where)
+    if status >= 500 or code in ("GA000", "GA003"):
+        if "maintenance" in message.lower():
+            raise Maintenance(message, **where)
+        raise BrokerUnavailable(message, **where)
+    if not error and status not in (401, 403):
+        raise ValueError("unreadable error answer")  # the door: BadResponse / OrderStateUnknown
+    if kind is CallKind.AUTH:
+        raise AuthError(message, **where)  # wrong checksum, stale timestamp, unapproved key
+    if status == 401:
+        raise TokenExpired(message, **where)
+    if kind is CallKind.ORDER:
+        raise OrderRejected(message, **where)  # GA001, GA004, GA005, GA006, GA007
+    if status == 403 or code == "GA005":
+        raise AuthError(message, **where)
+    raise InvalidRequest(message, **where)
+
+
+def _master(response) -> list[Instrument]:
+    """Instruments: CSV with a header row; cash rows carry the ISIN."""
+    if response.status_code >= 400:
+        _payload(response, "instruments", CallKind.READ)
+    text = response.content.decode("utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text), skipinitialspace=True)
+    missing = wire.MASTER_COLUMNS - {c.strip() for c in reader.fieldnames or ()}
+    if missing:
+        raise BadResponse(
+            f"instrument master lacks {', '.join(sorted(missing))}",
+            broker=BROKER,
+            endpoint="instruments",
+        )
+    instruments = [wire.instrument(row) for row in reader]
+    if not instruments:
+        raise BadResponse("instrument master is empty", broker=BROKER, endpoint="instruments")
+    return instruments

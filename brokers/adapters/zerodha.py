@@ -1,0 +1,252 @@
+"""Zerodha Kite Connect v3 (shared/brokers/zerodha.md; https://kite.trade/docs/connect/v3/).
+
+Login is a browser redirect that returns a one-shot ``request_token``, exchanged for an access
+token with a SHA-256 checksum. Ordinary apps get no refresh token: the session dies at 06:00
+IST every day and the trader logs in again. Wire mapping lives in ``_zerodha_parse``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import time
+from urllib.parse import urlencode
+
+from brokers.adapters import _zerodha_parse as wire
+from brokers.adapters.base import (
+    AuthError,
+    BrokerAdapter,
+    Capabilities,
+    Funds,
+    Holding,
+    Instrument,
+    InstrumentRef,
+    InvalidRequest,
+    LoginKind,
+    Order,
+    OrderAck,
+    OrderModification,
+    OrderRequest,
+    OrderStateUnknown,
+    OrderType,
+    Position,
+    Product,
+    Profile,
+    Quote,
+    TokenExpired,
+    Tokens,
+    Trade,
+)
+from brokers.clock import next_ist
+from brokers.http import CallKind
+
+SESSION_RESET = time(6, 0)  # §2: the access token lives until 06:00 IST
+TAG_MAX = 20  # §6: tag ≤ 20 chars
+QUOTE_BATCH = 1000  # §4: /quote/ohlc takes at most 1000 instruments
+VARIETY = "regular"  # the only variety we place, so modify/cancel address it too
+
+
+class ZerodhaAdapter(BrokerAdapter):
+    key = "zerodha"
+    capabilities = Capabilities(
+        login_kind=LoginKind.REDIRECT_CHECKSUM,
+        supports_refresh=False,  # §2: refresh tokens only for exchange-approved platforms
+        token_expiry_rule="06:00 IST next day",
+        order_types=frozenset(OrderType),
+        products=frozenset(Product),
+        exchanges=frozenset({"NSE", "BSE", "NFO", "BFO", "CDS", "BCD", "MCX"}),
+        # §5 rate limits: quotes 1/s; orders and everything else 10/s.
+        rate_limits={"default": 10.0, "quote": 1.0, "order": 10.0},
+    )
+
+    # --- Login (§1, §2) -----------------------------------------------------------------
+    def authorization_url(self, *, state: str, redirect_uri: str, code_challenge: str = "") -> str:
+        # Kite redirects to the URL registered in its developer console (no redirect_uri on
+        # the wire); our state travels in redirect_params, which Kite echoes on the redirect.
+        query = {"v": "3", "api_key": self.app.api_key}
+        if state:
+            query["redirect_params"] = urlencode({"state": state})
+        return self.url("LOGIN", "/connect/login") + "?" + urlencode(query)
+
+    def complete_login(
+        self, params: Mapping[str, str], *, redirect_uri: str = "", code_verifier: str = ""
+    ) -> Tokens:
+        # §8.5: the redirect says status=success alongside the request_token.
+        request_token = params.get("request_token", "")
+        if params.get("error") or params.get("status") != "success" or not request_token:
+            raise AuthError(
+                "the login was not completed at Kite", broker=self.key, endpoint="connect/login"
+            )
+        # §1.3: hex SHA-256 of api_key + request_token + api_secret, no separator.
+        checksum = hashlib.sha256(
+            (self.app.api_key + request_token + self.app.api_secret).encode()
+        ).hexdigest()
+        self.http.add_secrets(request_token, checksum)
+        form = {"api_key": self.app.api_key, "request_token": request_token, "checksum": checksum}
+        session = self._call(
+            "POST",
+            "/session/token",
+            endpoint="session/token",
+            kind=CallKind.AUTH,
+            login=True,
+            shape=wire.session,
+            data=form,
+        )
+        self.http.add_secrets(*session.values())
+        self.tokens = Tokens(
+            access_token=session["access_token"],
+            expires_at=next_ist(SESSION_RESET),
+            refresh_token=session["refresh_token"],  # "" for ordinary apps
+            account_id=session["user_id"],
+        )
+        return self.tokens
+
+    def logout(self) -> None:
+        # §2: DELETE /session/token with api_key and access_token in the query string.
+        params = {"api_key": self.app.api_key, "access_token": self._access_token()}
+        self._call(
+            "DELETE", "/session/token", endpoint="session/token", kind=CallKind.AUTH, params=params
+        )
+
+    # --- Reads (§4) ---------------------------------------------------------------------
+    def profile(self) -> Profile:
+        return self._call("GET", "/user/profile", endpoint="user/profile", shape=wire.profile)
+
+    def funds(self) -> Funds:
+        return self._call("GET", "/user/margins/equity", endpoint="user/margins", shape=wire.funds)
+
+    def holdings(self) -> list[Holding]:
+        return self._call(
+            "GET", "/portfolio/holdings", endpoint="portfolio/holdings", shape=_rows(wire.holding)
+        )
+
+    def positions(self) -> list[Position]:
+        # §8.8: an object {net, day}; `net` (carried + today) is what a positions screen shows.
+        return self._call(
+            "GET",
+            "/portfolio/positions",
+            endpoint="portfolio/positions",
+            shape=lambda data: [wire.position(row) for row in data["net"]],
+        )
+
+    def orders(self) -> list[Order]:
+        return self._call("GET", "/orders", endpoint="orders", shape=_rows(wire.order))
+
+    def trades(self) -> list[Trade]:
+        return self._call("GET", "/trades", endpoint="trades", shape=_rows(wire.trade))
+
+    def quotes(self, instruments: list[InstrumentRef]) -> dict[InstrumentRef, Quote]:
+        # /quote/ohlc carries last_price and ohlc.close, the previous session's close (§4);
+        # `i=EXCHANGE:TRADINGSYMBOL` repeated.
+        refs = {f"{ref.exchange}:{ref.symbol}": ref for ref in instruments}
+        keys, quotes = list(refs), {}
+        for start in range(0, len(keys), QUOTE_BATCH):
+            batch = keys[start : start + QUOTE_BATCH]
+            quotes |= self._call(
+                "GET",
+                "/quote/ohlc",
+                endpoint="quote/ohlc",
+                bucket="quote",
+                shape=lambda data, batch=batch: wire.quotes(data, {k: refs[k] for k in batch}),
+                params={"i": batch},
+            )
+        return quotes
+
+    def instruments(self) -> list[Instrument]:
+        # §4, §8.10: the whole master as gzipped CSV, behind the same auth headers.
+        return self._call("GET", "/instruments", endpoint="instruments", parse=wire.instruments)
+
+    # --- Writes (§4, §6) ----------------------------------------------------------------
+    def place_order(self, order: OrderRequest) -> OrderAck:
+        if len(order.tag) > TAG_MAX:
+            raise InvalidRequest(
+                f"Kite tags are at most {TAG_MAX} characters", broker=self.key, endpoint="orders"
+            )
+        form = {
+            "exchange": order.exchange,
+            "tradingsymbol": order.symbol,
+            "transaction_type": order.side.value,
+            "quantity": str(order.quantity),
+            "product": order.product.value,
+            "order_type": order.order_type.value,
+            "validity": order.validity.value,
+        }
+        if order.price is not None and order.order_type in (OrderType.LIMIT, OrderType.SL):
+            form["price"] = str(order.price)
+        if order.trigger_price is not None and order.order_type in (OrderType.SL, OrderType.SL_M):
+            form["trigger_price"] = str(order.trigger_price)
+        if order.order_type in (OrderType.MARKET, OrderType.SL_M):
+            # §8.13: from April 2026 market and SL-M orders need a non-zero protection.
+            form["market_protection"] = str(order.market_protection)
+        if order.tag:
+            form["tag"] = order.tag
+        try:
+            return self._call(
+                "POST", f"/orders/{VARIETY}", endpoint="orders", kind=CallKind.ORDER, data=form
+            )
+        except OrderStateUnknown as error:
+            error.tag = order.tag  # reconciled later with find_order(tag)
+            raise
+
+    def modify_order(self, change: OrderModification) -> OrderAck:
+        fields = {
+            "quantity": change.quantity,
+            "price": change.price,
+            "trigger_price": change.trigger_price,
+            "order_type": change.order_type.value if change.order_type else None,
+            "validity": change.validity.value if change.validity else None,
+        }
+        return self._call(
+            "PUT",
+            f"/orders/{VARIETY}/{change.order_id}",
+            endpoint="orders",
+            kind=CallKind.ORDER,
+            data={name: str(value) for name, value in fields.items() if value is not None},
+        )
+
+    def cancel_order(self, order_id: str) -> OrderAck:
+        return self._call(
+            "DELETE", f"/orders/{VARIETY}/{order_id}", endpoint="orders", kind=CallKind.ORDER
+        )
+
+    # --- Plumbing -----------------------------------------------------------------------
+    def _access_token(self) -> str:
+        if not self.tokens or not self.tokens.access_token:
+            raise TokenExpired("not logged in to Kite", broker=self.key)
+        return self.tokens.access_token
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        kind: CallKind = CallKind.READ,
+        bucket: str = "",
+        login: bool = False,
+        parse=wire.data,
+        shape=None,
+        **kwargs,
+    ):
+        # §3: every request names the API version; authenticated ones add `token key:token`
+        # (§8.4: not Bearer). The token exchange itself carries no Authorization. Mapping runs
+        # inside the door, so a missing field or unknown enum becomes BadResponse there; order
+        # writes answer only {order_id} (§8.7), hence the default shape.
+        headers = {"X-Kite-Version": "3"}
+        shape = shape or (wire.ack if kind is CallKind.ORDER else (lambda data: data))
+        if not login:
+            headers["Authorization"] = f"token {self.app.api_key}:{self._access_token()}"
+        return self.http.call(
+            method,
+            self.url("API", path),
+            endpoint=endpoint,
+            parse=lambda response: shape(parse(response, endpoint=endpoint, login=login)),
+            kind=kind,
+            bucket=bucket or ("order" if kind is CallKind.ORDER else "default"),
+            headers=headers,
+            **kwargs,
+        )
+
+
+def _rows(mapper):
+    return lambda rows: [mapper(row) for row in rows]
