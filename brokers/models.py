@@ -72,6 +72,15 @@ class BrokerConnectionQuerySet(models.QuerySet):
     def active(self):
         return self.exclude(status__in=[ConnectionStatus.DISCONNECTED, ConnectionStatus.SUSPENDED])
 
+    def with_last_response(self):
+        """Annotate ``last_response_ms``: the latency of the newest timed call or probe."""
+        latest = BrokerHealthLog.objects.filter(
+            connection=models.OuterRef("pk"), response_time_ms__isnull=False
+        ).order_by("-created_at")
+        return self.annotate(
+            last_response_ms=models.Subquery(latest.values("response_time_ms")[:1])
+        )
+
 
 class BrokerConnection(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

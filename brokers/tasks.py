@@ -1,6 +1,11 @@
-from celery import shared_task
+"""Thin tasks: load by id, call a service, own the retries."""
 
-from brokers import services
+from celery import shared_task
+from django.utils import timezone
+
+from brokers import connections, services
+from brokers.adapters.base import BrokerError
+from brokers.models import BrokerConnection
 
 
 @shared_task
@@ -11,3 +16,31 @@ def purge_expired_oauth_states() -> int:
 @shared_task
 def refresh_instrument_masters() -> dict:
     return services.refresh_instrument_masters()
+
+
+@shared_task
+def refresh_expiring_tokens() -> int:
+    due = connections.connections_to_refresh(now=timezone.now())
+    for connection in due:
+        refresh_connection.delay(str(connection.pk))
+    return len(due)
+
+
+@shared_task(bind=True, max_retries=3)
+def refresh_connection(self, connection_id: str) -> bool:
+    connection = BrokerConnection.objects.select_related("app").filter(pk=connection_id).first()
+    if connection is None:
+        return False
+    try:
+        return connections.refresh_tokens(connection=connection)
+    except BrokerError as error:
+        if not error.retryable or self.request.called_directly:
+            raise
+        # Broker unavailable or rate limited: try again later, well before the token dies.
+        countdown = getattr(error, "retry_after", None) or 60 * 2**self.request.retries
+        raise self.retry(countdown=countdown) from error
+
+
+@shared_task
+def expire_due_tokens() -> int:
+    return connections.expire_due_tokens(now=timezone.now())

@@ -29,4 +29,28 @@ app.conf.beat_schedule = {
         "task": "brokers.tasks.refresh_instrument_masters",
         "schedule": crontab(hour=8, minute=0),
     },
+    # Sessions that can be renewed are renewed half an hour before they die; every 5 min so a
+    # failed attempt has several more chances before the expiry.
+    "refresh-expiring-tokens": {
+        "task": "brokers.tasks.refresh_expiring_tokens",
+        "schedule": 300.0,
+    },
+    # Most Indian broker sessions die overnight (Kite 06:00, Upstox 03:30 IST): mark them
+    # TOKEN_EXPIRED within a minute so nothing keeps calling with a dead token.
+    "expire-due-tokens": {
+        "task": "brokers.tasks.expire_due_tokens",
+        "schedule": 60.0,
+    },
+    # Re-login reminders for brokers that cannot refresh: the evening before...
+    "warn-expiring-logins-evening": {
+        "task": "health.tasks.warn_expiring_logins",
+        "schedule": crontab(hour=20, minute=0),
+        "args": ("evening",),
+    },
+    # ...and again at 08:45 IST on trading days, half an hour before the open.
+    "warn-expiring-logins-morning": {
+        "task": "health.tasks.warn_expiring_logins",
+        "schedule": crontab(hour=8, minute=45, day_of_week="mon-fri"),
+        "args": ("morning",),
+    },
 }

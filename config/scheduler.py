@@ -22,7 +22,7 @@ class InProcessScheduler:
         self.last_run: dict[str, datetime] = {}
         self.stop = threading.Event()
 
-    def due_entries(self, now: datetime) -> list[str]:
+    def due_entries(self, now: datetime) -> list[tuple[str, tuple]]:
         due = []
         for name, entry in self.app.conf.beat_schedule.items():
             schedule = entry["schedule"]
@@ -31,14 +31,14 @@ class InProcessScheduler:
             last = self.last_run.setdefault(name, now)
             is_due, _ = schedule.is_due(last)
             if is_due:
-                due.append(entry["task"])
+                due.append((entry["task"], tuple(entry.get("args", ()))))
                 self.last_run[name] = now
         return due
 
     def run_due(self) -> None:
-        for task_name in self.due_entries(timezone.now()):
+        for task_name, args in self.due_entries(timezone.now()):
             try:
-                self.app.tasks[task_name].delay()
+                self.app.tasks[task_name].delay(*args)
             except Exception:
                 logger.exception("scheduled task %s failed", task_name)
 

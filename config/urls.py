@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from brokers import api as broker_api
 from brokers import views as broker_views
 from config.views import healthz
 
@@ -15,6 +16,10 @@ urlpatterns = [
     path("brokers/", include("brokers.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("api/v1/brokers/connect/initiate", broker_api.InitiateConnectionApi.as_view()),
+    path("api/v1/brokers/connect/complete", broker_api.CompleteConnectionApi.as_view()),
+    path("api/v1/brokers/connections", broker_api.ConnectionListApi.as_view()),
+    path("api/v1/brokers/connections/<uuid:pk>", broker_api.ConnectionDetailApi.as_view()),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="api-schema"),
     path(
         "api/docs/",
