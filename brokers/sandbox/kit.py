@@ -37,7 +37,10 @@ def issue_token(
     value: str | None = None,
 ) -> str:
     token = value or secrets.token_urlsafe(24)
-    cache.set(_token_key(broker, kind, token), {"account": account_id, "at": time.time()}, ttl)
+    now = time.time()
+    entry = {"account": account_id, "at": now, "expires": now + ttl}
+    # The expiry is checked against the clock too: Redis expires keys on real time only.
+    cache.set(_token_key(broker, kind, token), entry, ttl)
     return token
 
 
@@ -50,7 +53,7 @@ def account_for_token(broker: str, token: str, *, kind: str = "access") -> str |
     if not token:
         return None
     entry = cache.get(_token_key(broker, kind, token))
-    if not entry:
+    if not entry or time.time() >= entry.get("expires", float("inf")):
         return None
     expired_at = cache.get(f"sbx:{broker}:expired:{entry['account']}")
     if expired_at and entry["at"] <= expired_at:
