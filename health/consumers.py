@@ -2,15 +2,12 @@ import logging
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from brokers.push import user_group
+
 logger = logging.getLogger(__name__)
 
 # Close code for "sign in first" (4000-4999 are free for applications).
 UNAUTHENTICATED = 4401
-
-
-def user_group(user_id) -> str:
-    """The channel group of one user: every push about their connections goes only here."""
-    return f"user-{user_id}"
 
 
 class BrokerStatusConsumer(AsyncWebsocketConsumer):

@@ -8,9 +8,9 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
+from brokers.push import push_to_user
 from config.asgi import application
 from health.consumers import UNAUTHENTICATED
-from health.push import push_to_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

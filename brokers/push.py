@@ -1,9 +1,14 @@
-"""The one way the server pushes to open pages and API clients over /ws/brokers/."""
+"""The one way the server pushes to a trader's open pages and API clients on /ws/brokers/.
+
+Every push goes to the user's own group only; the websocket consumer forwards it unchanged.
+"""
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from health.consumers import user_group
+
+def user_group(user_id) -> str:
+    return f"user-{user_id}"
 
 
 def push_to_user(user_id, text: str) -> None:
