@@ -43,11 +43,13 @@ class LocalLimiter:
             self._buckets[key] = (tokens + 1, stamp)
 
 
-# KEYS[1] bucket; ARGV: rate, capacity, now (s), max_wait (s). Returns the wait in
-# microseconds, or -1 when the wait would exceed max_wait (nothing is taken then).
+# KEYS[1] bucket; ARGV: rate, capacity, max_wait (s). Returns the wait in microseconds, or -1
+# when the wait would exceed max_wait (nothing is taken then). The clock is Redis' own, so
+# every process agrees on it and a call costs one round trip.
 _RESERVE = """
-local rate, capacity = tonumber(ARGV[1]), tonumber(ARGV[2])
-local now, max_wait = tonumber(ARGV[3]), tonumber(ARGV[4])
+local rate, capacity, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
 local tokens = tonumber(state[1]) or capacity
 local stamp = tonumber(state[2]) or now
@@ -70,11 +72,7 @@ class RedisLimiter:
 
     def acquire(self, key: str, *, rate: float, max_wait: float) -> float | None:
         capacity = max(1.0, rate)
-        now = self.client.time()
-        micros = self.script(
-            keys=[f"ratelimit:{key}"],
-            args=[rate, capacity, now[0] + now[1] / 1e6, max_wait],
-        )
+        micros = self.script(keys=[f"ratelimit:{key}"], args=[rate, capacity, max_wait])
         if micros < 0:
             return None
         wait = micros / 1e6

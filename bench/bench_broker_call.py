@@ -1,0 +1,117 @@
+"""Our own overhead per broker call (limiter, hooks, metrics, redaction), zero-latency broker.
+
+The broker is the Zerodha sandbox's real holdings answer, served from memory by a transport
+adapter mounted on the connection's pooled session, so the network costs nothing and what is
+left is ours. Three figures, each over many calls:
+
+- transport: requests' own machinery with the in-memory transport (the floor, not ours);
+- door: BrokerHttp.call with a trivial parser, minus nothing (limiter, hooks, timing, redaction);
+- adapter: ZerodhaAdapter.holdings(), parsing the answer into Decimal/int dataclasses.
+
+Our overhead = door - transport. Run with REDIS_URL set to measure the shared Redis limiter.
+"""
+
+import statistics
+import time
+from datetime import time as dtime
+
+import requests
+from django.conf import settings
+from django.test import Client
+from requests.adapters import BaseAdapter
+
+from brokers.adapters import registry
+from brokers.adapters.base import AppCredentials, Tokens
+from brokers.clock import next_ist
+from brokers.http import BrokerHttp, CallKind
+from brokers.sandbox import demo, kit
+
+CALLS = 5000
+
+
+class InMemoryTransport(BaseAdapter):
+    """Answers every request with one canned response, instantly."""
+
+    def __init__(self, status: int, body: bytes, headers: dict):
+        super().__init__()
+        self.status, self.body, self.headers = status, body, headers
+
+    def send(self, request, **kwargs):
+        response = requests.Response()
+        response.status_code = self.status
+        response._content = self.body
+        response.headers.update(self.headers)
+        response.url = request.url
+        response.request = request
+        response.encoding = "utf-8"
+        return response
+
+    def close(self):
+        pass
+
+
+def sandbox_holdings() -> tuple[int, bytes, dict]:
+    token = kit.issue_token("zerodha", "ZD1234")
+    answer = Client(HTTP_HOST="127.0.0.1").get(
+        "/sandbox/zerodha/portfolio/holdings",
+        HTTP_X_KITE_VERSION="3",
+        HTTP_AUTHORIZATION=f"token {demo.DEMO_APPS['zerodha']['api_key']}:{token}",
+    )
+    return answer.status_code, answer.content, {"Content-Type": answer["Content-Type"]}
+
+
+def percentiles(samples: list[float]) -> str:
+    samples = sorted(samples)
+    p50 = statistics.median(samples)
+    p99 = samples[int(len(samples) * 0.99) - 1]
+    return f"p50 {p50 * 1000:7.1f} µs   p99 {p99 * 1000:7.1f} µs"
+
+
+def timed(fn, calls: int = CALLS) -> list[float]:
+    for _ in range(200):  # warm up pools and caches
+        fn()
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def run() -> None:
+    status, body, headers = sandbox_holdings()
+    app = AppCredentials(api_key=demo.DEMO_APPS["zerodha"]["api_key"], api_secret="bench-secret")
+    tokens = Tokens(access_token="bench-access-token", expires_at=next_ist(dtime(6, 0)))
+    adapter = registry.build("zerodha", app=app, tokens=tokens, account="BENCH01")
+    # An uncapped limiter bucket: we measure the limiter's cost, not its waits.
+    adapter.http.rate_limits = {"default": 1e9}
+    url = adapter.url("API", "/portfolio/holdings")
+    transport = InMemoryTransport(status, body, headers)
+    adapter.http.session.mount(url.split("/portfolio")[0], transport)
+    door = BrokerHttp(
+        broker="zerodha",
+        account="BENCH01",
+        rate_limits={"default": 1e9},
+        secrets=("bench-access-token", "bench-secret"),
+    )
+    door.session.mount(url.split("/portfolio")[0], transport)
+
+    transport_only = timed(lambda: door.session.get(url, timeout=(3, 10)))
+    through_door = timed(
+        lambda: door.call(
+            "GET",
+            url,
+            endpoint="portfolio/holdings",
+            parse=lambda r: r.status_code,
+            kind=CallKind.READ,
+        )
+    )
+    full = timed(adapter.holdings)
+    overhead = [d - t for d, t in zip(sorted(through_door), sorted(transport_only), strict=True)]
+
+    limiter = "Redis" if settings.REDIS_URL else "in-process"
+    print(f"   {CALLS} calls each, limiter {limiter}")
+    print(f"   transport only (requests, in-memory): {percentiles(transport_only)}")
+    print(f"   through the door:                     {percentiles(through_door)}")
+    print(f"   our overhead (door - transport):      {percentiles(overhead)}")
+    print(f"   adapter.holdings() incl. parsing:     {percentiles(full)}")

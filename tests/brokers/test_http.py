@@ -1,0 +1,152 @@
+"""The one door: timeouts, order safety, the limiter, hooks and redaction."""
+
+import time
+
+import pytest
+import requests
+import responses
+
+from brokers import http
+from brokers.adapters.base import (
+    BadResponse,
+    BrokerUnavailable,
+    OrderStateUnknown,
+    RateLimited,
+)
+from brokers.http import BrokerHttp, CallKind
+from brokers.ratelimit import LocalLimiter, RedisLimiter
+
+URL = "https://api.broker.example/orders"
+SECRET = "s3cr3t-access-token-value"
+
+
+def door(**kwargs) -> BrokerHttp:
+    return BrokerHttp(broker="demo", account="AC1", secrets=(SECRET,), **kwargs)
+
+
+def json_parse(response):
+    return response.json()["data"]
+
+
+@responses.activate
+def test_a_read_timeout_on_an_order_is_order_state_unknown_with_our_tag():
+    responses.post(URL, body=requests.ReadTimeout())
+    with pytest.raises(OrderStateUnknown) as error:
+        door().call("POST", URL, endpoint="orders", parse=json_parse, kind=CallKind.ORDER, tag="T1")
+    assert error.value.tag == "T1"
+    assert "reconcile" in str(error.value)
+
+
+@responses.activate
+def test_a_read_timeout_on_a_read_is_unavailable_and_retryable():
+    responses.get(URL, body=requests.ReadTimeout())
+    with pytest.raises(BrokerUnavailable) as error:
+        door().call("GET", URL, endpoint="orders", parse=json_parse)
+    assert error.value.retryable
+    assert not isinstance(error.value, OrderStateUnknown)
+
+
+def test_a_refused_connection_never_sent_the_order():
+    with pytest.raises(BrokerUnavailable) as error:
+        door().call(
+            "POST",
+            "http://127.0.0.1:9/orders",
+            endpoint="orders",
+            parse=json_parse,
+            kind=CallKind.ORDER,
+        )
+    assert not isinstance(error.value, OrderStateUnknown)
+
+
+@pytest.mark.parametrize(
+    ("status", "body"), [(429, "Too many requests"), (502, "<html>Bad Gateway</html>")]
+)
+@responses.activate
+def test_throttled_or_failing_after_an_order_was_sent_is_unknown(status, body):
+    def parse(response):
+        if response.status_code == 429:
+            raise RateLimited("slow down")
+        if response.status_code >= 500:
+            raise BrokerUnavailable("down")
+        return response.json()
+
+    responses.post(URL, body=body, status=status)
+    with pytest.raises(OrderStateUnknown):
+        door().call("POST", URL, endpoint="orders", parse=parse, kind=CallKind.ORDER)
+
+
+@responses.activate
+def test_garbage_names_broker_and_endpoint_with_a_redacted_snippet():
+    responses.get(URL, body=f'{{"access_token": "{SECRET}", "data": [1, 2', status=200)
+    with pytest.raises(BadResponse) as error:
+        door().call("GET", URL, endpoint="portfolio/holdings", parse=json_parse)
+    text = str(error.value)
+    assert text.startswith("demo portfolio/holdings:")
+    assert SECRET not in text
+    assert "[REDACTED]" in text
+
+
+@responses.activate
+def test_every_call_is_recorded_for_health_once():
+    records = []
+    http.hooks.after.append(records.append)
+    try:
+        responses.get(URL, json={"data": 1})
+        door().call("GET", URL, endpoint="orders", parse=json_parse)
+        responses.get(URL, status=503, body="down")
+        with pytest.raises(BadResponse):
+            door().call("GET", URL, endpoint="orders", parse=json_parse)
+    finally:
+        http.hooks.after.remove(records.append)
+    assert [r.ok for r in records] == [True, False]
+    assert records[0].status_code == 200 and records[0].elapsed_ms >= 0
+    assert isinstance(records[1].error, BadResponse)
+
+
+@responses.activate
+def test_a_before_hook_can_refuse_the_call_without_sending():
+    def breaker(context):
+        raise BrokerUnavailable("circuit open")
+
+    http.hooks.before.append(breaker)
+    try:
+        with pytest.raises(BrokerUnavailable, match="circuit open"):
+            door().call("GET", URL, endpoint="orders", parse=json_parse)
+    finally:
+        http.hooks.before.remove(breaker)
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_the_limiter_refuses_locally_rather_than_exceed_the_cap():
+    responses.get(URL, json={"data": 1})
+    capped = door(rate_limits={"default": 0.1})  # 0.08/s after headroom: one call, then wait
+    capped.call("GET", URL, endpoint="orders", parse=json_parse)
+    with pytest.raises(RateLimited) as error:
+        capped.call("GET", URL, endpoint="orders", parse=json_parse)
+    assert error.value.code == "local"
+    assert len(responses.calls) == 1
+
+
+@pytest.fixture(params=["local", "redis"])
+def limiter(request, settings):
+    if request.param == "local":
+        return LocalLimiter()
+    if not settings.REDIS_URL:
+        pytest.skip("REDIS_URL is not set: the shared limiter runs in CI")
+    return RedisLimiter(settings.REDIS_URL)
+
+
+def test_a_bucket_lets_the_rate_through_and_holds_back_the_rest(limiter):
+    key = f"test:{time.monotonic_ns()}"
+    waits = [limiter.acquire(key, rate=20, max_wait=1.0) for _ in range(25)]
+    assert waits[:20] == [0.0] * 20  # the burst the bucket holds
+    assert all(0 < w <= 1.0 for w in waits[20:])  # then paced at the rate
+    assert limiter.acquire(key, rate=20, max_wait=0.0) is None  # refused, not queued
+
+
+def test_buckets_are_per_account(limiter):
+    stamp = time.monotonic_ns()
+    limiter.acquire(f"a:{stamp}", rate=1, max_wait=0)
+    assert limiter.acquire(f"a:{stamp}", rate=1, max_wait=0) is None
+    assert limiter.acquire(f"b:{stamp}", rate=1, max_wait=0) == 0.0
