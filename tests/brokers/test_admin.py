@@ -99,3 +99,46 @@ def test_oauth_states_are_read_only_and_hide_the_state_value(support, trader):
     )
     page = support.get(reverse("admin:brokers_oauthstate_change", args=[state.pk]))
     assert "login-state-value-123456" not in page.content.decode()
+
+
+def test_support_marks_a_connection_in_maintenance(support, trader):
+    conn = BrokerConnectionFactory(user=trader)
+    response = support.post(
+        reverse("admin:brokers_brokerconnection_changelist"),
+        {"action": "mark_maintenance", "_selected_action": [str(conn.pk)]},
+        follow=True,
+    )
+    conn.refresh_from_db()
+    assert conn.status == "MAINTENANCE"
+    assert "1 connection(s) marked" in response.content.decode()
+    assert conn.health_logs.filter(to_status="MAINTENANCE").exists()
+
+
+def test_support_disconnects_and_the_tokens_are_wiped(support, trader):
+    conn = BrokerConnectionFactory(user=trader, access_token=SECRET_TOKEN, broker="groww")
+    support.post(
+        reverse("admin:brokers_brokerconnection_changelist"),
+        {"action": "disconnect_connections", "_selected_action": [str(conn.pk)]},
+    )
+    conn.refresh_from_db()
+    assert conn.status == "DISCONNECTED"
+    assert not conn.has_access_token
+
+
+def test_refresh_now_explains_a_broker_without_refresh(support, trader):
+    conn = BrokerConnectionFactory(user=trader, broker="zerodha")
+    response = support.post(
+        reverse("admin:brokers_brokerconnection_changelist"),
+        {"action": "refresh_now", "_selected_action": [str(conn.pk)]},
+        follow=True,
+    )
+    assert "the trader must log in again" in response.content.decode()
+    conn.refresh_from_db()
+    assert conn.status == "CONNECTED"
+
+
+def test_the_list_shows_a_health_summary(support, trader):
+    BrokerConnectionFactory(user=trader, status="ERROR", last_error="Broker not answering")
+    page = support.get(reverse("admin:brokers_brokerconnection_changelist")).content.decode()
+    assert "Broker not answering" in page
+    assert "last response (ms)" in page.lower()
