@@ -10,7 +10,15 @@ import django
 
 def main(argv: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from bench.server import isolated_database
+
+    # Benchmarks never write into the development database: a fresh SQLite file each run,
+    # unless DATABASE_URL names one on purpose.
+    isolated_database()
     django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", "--no-input", verbosity=0)
     import bench
 
     names = argv or sorted(
