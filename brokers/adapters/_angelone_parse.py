@@ -6,31 +6,42 @@ which the HTTP door turns into BadResponse naming the broker and endpoint.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from brokers.adapters import wire
 from brokers.adapters.base import (
     AssetType,
+    AuthError,
+    BadResponse,
+    BrokerError,
+    BrokerUnavailable,
     Funds,
     Holding,
     Instrument,
     InstrumentRef,
+    InvalidRequest,
+    Maintenance,
     Order,
     OrderAck,
+    OrderRejected,
     OrderStatus,
     OrderType,
     Position,
     Product,
     Profile,
     Quote,
+    RateLimited,
     Side,
+    TokenExpired,
     Trade,
 )
 from brokers.clock import IST, next_ist
+from brokers.http import CallKind
 
+BROKER = "angelone"
 SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
 ORDER_TYPES = {
     "MARKET": OrderType.MARKET,
@@ -73,7 +84,20 @@ STATUSES = {
     "rejected": OrderStatus.REJECTED,
 }
 # §6/§8.9: NSE cash symbols carry the series ("SBIN-EQ"); the exchange symbol has none.
-SERIES = re.compile(r"-(EQ|BE|BZ|BL|BT|GC|IL|IQ|MF|SG|SM|ST|GB|GS|TB|RL)$")
+SERIES = frozenset({"EQ", "BE", "BZ", "BL", "BT", "GC", "IL", "IQ", "MF", "SG", "SM", "ST"})
+SERIES |= {"GB", "GS", "TB", "RL"}
+BOOK_FIELDS = ("variety", "ordertype", "producttype", "duration", "price", "triggerprice")
+BOOK_FIELDS += ("quantity", "tradingsymbol", "symboltoken", "exchange")
+TIMESTAMP = "%d-%b-%Y %H:%M:%S"  # "20-Oct-2020 13:10:59", IST
+
+
+# §5 error codes. AB1050 (wrong TOTP) is not in the table but is what logins answer.
+TOKEN_CODES = {"AG8001", "AG8002", "AG8003", "AB1010", "AB1011", "AB8050", "AB8051"}
+AUTH_CODES = {
+    *("AG8004", "AB1000", "AB1001", "AB1002", "AB1005", "AB1007", "AB1031", "AB1032", "AB1050"),
+}
+EMPTY_CODES = {"AB1013", "AB1014", "AB1015", "AB1016"}  # §8.4: "nothing there", not a failure
+TRANSIENT_CODES = {"AB1004", "AB2001"}
 
 
 def session_end() -> datetime:
@@ -82,11 +106,8 @@ def session_end() -> datetime:
 
 def _dec(value) -> Decimal:
     # Strings almost everywhere, numbers in holdings and quotes, and "- 2235.80" (a space
-    # after the sign) in positions' netvalue.
-    number = Decimal(str(value).replace(" ", "").replace(",", ""))
-    if not number.is_finite():
-        raise ValueError(f"not a finite number: {value!r}")
-    return number
+    # after the sign) in positions' netvalue: squeeze the text, then the shared rule.
+    return wire.money(str(value).replace(" ", "").replace(",", ""))
 
 
 def _opt(value) -> Decimal | None:
@@ -94,12 +115,11 @@ def _opt(value) -> Decimal | None:
 
 
 def _nonzero(value) -> Decimal | None:
-    number = _opt(value)
-    return number if number else None
+    return _opt(value) or None  # order book: 0 is "no price"
 
 
 def _int(value) -> int:
-    return int(_dec(value))
+    return wire.quantity(_dec(value))
 
 
 def wire_number(value: Decimal | None) -> str:
@@ -107,7 +127,7 @@ def wire_number(value: Decimal | None) -> str:
 
 
 def plain(symbol: str) -> str:
-    return SERIES.sub("", symbol)
+    return wire.strip_series(symbol, SERIES)
 
 
 def _asset(exchange: str, instrument_type: str) -> AssetType:
@@ -126,6 +146,12 @@ def rows(build: Callable[[dict], Any]) -> Callable[[Any], list]:
 
 def holdings(data) -> list[Holding]:
     return [holding(row) for row in (data or {}).get("holdings") or []]
+
+
+def book_entry(rows, order_id: str) -> dict[str, str] | None:
+    """§4 modifyOrder and cancelOrder resend the order as the book has it."""
+    row = next((r for r in rows or [] if str(r["orderid"]) == order_id), None)
+    return {f: str(row[f]) for f in BOOK_FIELDS} if row else None
 
 
 def ack(data: dict) -> OrderAck:
@@ -222,8 +248,8 @@ def order(row: dict) -> Order:
         tag=row.get("ordertag") or "",
         status_message=row.get("text") or "",
         broker_status=status,
-        # The book has no placement time; updatetime ("20-Oct-2020 13:10:59", IST) is closest.
-        placed_at=_ist(row.get("updatetime"), "%d-%b-%Y %H:%M:%S"),
+        # The book has no placement time; updatetime is the closest.
+        placed_at=wire.when(row.get("updatetime"), TIMESTAMP),
     )
 
 
@@ -241,10 +267,6 @@ def trade(row: dict, today: date) -> Trade:
     )
 
 
-def _ist(value: str | None, pattern: str) -> datetime | None:
-    return datetime.strptime(value, pattern).replace(tzinfo=IST) if value else None
-
-
 def quotes(data, wanted: dict[tuple[str, str], InstrumentRef]) -> dict[InstrumentRef, Quote]:
     found = {}
     for row in (data or {}).get("fetched") or []:
@@ -257,6 +279,58 @@ def quotes(data, wanted: dict[tuple[str, str], InstrumentRef]) -> dict[Instrumen
                 previous_close=_opt(row.get("close")),
             )
     return found
+
+
+# --- §5 the envelope: every documented refusal, mapped onto our error taxonomy --------------------
+def data(response, endpoint: str, kind: CallKind, empty_ok: bool) -> Any:
+    """The ``data`` of a success; ``empty_ok``: the list reads' "not found" codes mean empty."""
+    status, where = response.status_code, {"broker": BROKER, "endpoint": endpoint}
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    # §8.5: the rate limiter answers HTTP 403 (sometimes 429) in plain text.
+    if status == 429 or (status == 403 and body is None):
+        retry = wire.retry_after(response)
+        raise RateLimited("access rate exceeded", retry_after=retry, code=str(status), **where)
+    if not isinstance(body, dict) or not ({"status", "success"} & body.keys()):
+        if status >= 500:
+            down = Maintenance if "maintenance" in response.text.lower() else BrokerUnavailable
+            raise down(f"HTTP {status}", code=str(status), **where)
+        raise ValueError("not an Angel One envelope")  # the door makes it BadResponse
+    # §8.3: "status"/"errorcode" normally, "success"/"errorCode" from the gateway, and
+    # "false" may be a string.
+    flag = body["status"] if "status" in body else body["success"]
+    code = str(body.get("errorcode") or body.get("errorCode") or "")
+    if flag is True or str(flag).lower() == "true":
+        return body.get("data")
+    if empty_ok and code in EMPTY_CODES:
+        return None
+    raise _refusal(code, str(body.get("message") or "refused"), status, kind, where)
+
+
+def _refusal(code: str, message: str, status: int, kind: CallKind, where) -> BrokerError:
+    text = f"{message} ({code})" if code else message
+    if code in TOKEN_CODES:
+        return TokenExpired(text, code=code, **where)
+    if code in AUTH_CODES or (kind is CallKind.AUTH and code not in TRANSIENT_CODES):
+        return AuthError(text, code=code, **where)
+    if code in TRANSIENT_CODES or status >= 500:
+        return BrokerUnavailable(text, code=code, **where)
+    if kind is CallKind.ORDER:
+        return OrderRejected(text, code=code, **where)
+    return InvalidRequest(text, code=code, **where)
+
+
+def master(response) -> list[tuple[Instrument, str]]:
+    """§4 Instrument master: one public JSON array, no envelope; each instrument with Angel's
+    own symbol, for the symbol → token index."""
+    where = {"broker": BROKER, "endpoint": "OpenAPIScripMaster"}
+    wire.raise_for_download(response, **where)
+    rows = response.json()
+    if not isinstance(rows, list) or not rows:
+        raise BadResponse("instrument master is empty or not a JSON array", **where)
+    return [(instrument(row), row["symbol"]) for row in rows]
 
 
 def instrument(row: dict) -> Instrument:

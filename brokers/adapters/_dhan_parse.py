@@ -13,6 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from brokers.adapters import wire
 from brokers.adapters.base import (
     AssetType,
     BadResponse,
@@ -30,6 +31,7 @@ from brokers.adapters.base import (
     Side,
     Trade,
 )
+from brokers.adapters.wire import money, quantity
 from brokers.clock import IST
 
 TOKEN_LIFETIME = timedelta(hours=24)
@@ -65,27 +67,20 @@ STATUSES = {
 }
 
 
-def money(value: Any) -> Decimal:
-    amount = Decimal(str(value))
-    if not amount.is_finite():
-        raise ValueError(f"not a number: {value!r}")
-    return amount
-
-
 def price(value: Any) -> Decimal | None:
-    amount = money(value)
-    return amount if amount > 0 else None
+    amount = wire.money(value)
+    return amount if amount > 0 else None  # absent prices come as 0.0 (the master writes -0.01)
 
 
-def number(value: Any) -> float:
-    return float(Decimal(str(value))) if value is not None else 0  # JSON number, as the SDK sends
+def number(value: Decimal | None) -> int | float:
+    return wire.json_number(value, always_float=True)  # floats, as the SDK sends them
 
 
 def ist(value: Any) -> datetime | None:
     """Dhan times are IST without a zone; year 0001 and "NA" mean "not yet" (§8.10)."""
     if not value or value == "NA" or str(value).startswith("0001"):
         return None
-    return datetime.strptime(str(value)[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST)
+    return wire.when(str(value)[:19], "%Y-%m-%d %H:%M:%S")
 
 
 def expiry(value: Any) -> datetime:
@@ -140,7 +135,7 @@ def modifiable(data: dict | list) -> dict:
         raise ValueError(f"unknown orderType {row['orderType']!r}")
     return {
         "orderType": row["orderType"],
-        "quantity": int(row["quantity"]),
+        "quantity": quantity(row["quantity"]),
         "price": money(row.get("price") or 0),
         "triggerPrice": money(row.get("triggerPrice") or 0),
         "validity": str(row["validity"]),
@@ -150,17 +145,16 @@ def modifiable(data: dict | list) -> dict:
 def holdings(rows: list[dict]) -> list[Holding]:
     holdings = []
     for row in rows:
-        average = money(row["avgCostPrice"])
-        quantity = int(row["totalQty"])
-        if average < 0 or quantity < 0:
-            raise ValueError("negative holding")
+        # A holding is never short: a negative count or cost is a broken answer.
+        average = money(row["avgCostPrice"], signed=False)
+        held = quantity(row["totalQty"], signed=False)
         isin = str(row.get("isin") or "")
         holdings.append(
             Holding(
                 # "ALL" means deliverable on both exchanges (§8.11); NSE is the primary listing.
                 exchange="NSE" if row["exchange"] == "ALL" else str(row["exchange"]),
                 symbol=str(row["tradingSymbol"]),
-                quantity=quantity,
+                quantity=held,
                 average_price=average,
                 isin=isin,
                 last_price=price(row.get("lastTradedPrice") or 0),
@@ -176,7 +170,7 @@ def holdings(rows: list[dict]) -> list[Holding]:
 def positions(rows: list[dict]) -> list[Position]:
     positions = []
     for row in rows:
-        segment, net = row["exchangeSegment"], int(row["netQty"])
+        segment, net = row["exchangeSegment"], quantity(row["netQty"])
         average = row["buyAvg"] if net > 0 else row["sellAvg"] if net < 0 else 0
         positions.append(
             Position(
@@ -187,8 +181,8 @@ def positions(rows: list[dict]) -> list[Position]:
                 average_price=money(average),
                 realized_pnl=money(row.get("realizedProfit") or 0),
                 unrealized_pnl=money(row.get("unrealizedProfit") or 0),
-                buy_quantity=int(row.get("buyQty") or 0),
-                sell_quantity=int(row.get("sellQty") or 0),
+                buy_quantity=quantity(row.get("buyQty") or 0),
+                sell_quantity=quantity(row.get("sellQty") or 0),
                 broker_symbol=str(row["tradingSymbol"]),
                 instrument_id=str(row["securityId"]),
                 asset_type=ASSET_TYPES.get(segment, AssetType.EQUITY),
@@ -209,10 +203,10 @@ def order(row: dict) -> Order:
         exchange=EXCHANGES[row["exchangeSegment"]],
         symbol=str(row["tradingSymbol"]),
         side=Side(row["transactionType"]),
-        quantity=int(row["quantity"]),
+        quantity=quantity(row["quantity"]),
         order_type=ORDER_TYPE_NAMES[row["orderType"]],
         product=PRODUCT_NAMES[row["productType"]],
-        filled_quantity=int(row.get("filledQty") or 0),
+        filled_quantity=quantity(row.get("filledQty") or 0),
         price=price(row.get("price") or 0),
         trigger_price=price(row.get("triggerPrice") or 0),
         average_price=price(row.get("averageTradedPrice") or 0),
@@ -231,7 +225,7 @@ def trades(rows: list[dict]) -> list[Trade]:
             exchange=EXCHANGES[row["exchangeSegment"]],
             symbol=str(row["tradingSymbol"]),
             side=Side(row["transactionType"]),
-            quantity=int(row["tradedQuantity"]),
+            quantity=quantity(row["tradedQuantity"]),
             price=money(row["tradedPrice"]),
             traded_at=ist(row.get("exchangeTime")) or ist(row.get("createTime")),
         )
@@ -258,14 +252,14 @@ def master(response, broker: str) -> list[Instrument]:
     if any(None in row or None in row.values() for row in rows):
         raise bad("has a cut-off row (truncated download?)")
     # Tick sizes come in paise in the real file (5.0000 = 0.05): check equity rows first (§8.12).
-    paise = any(r["SEM_SEGMENT"] == "E" and Decimal(r["SEM_TICK_SIZE"] or 0) >= 1 for r in rows)
+    paise = any(r["SEM_SEGMENT"] == "E" and money(r["SEM_TICK_SIZE"] or 0) >= 1 for r in rows)
     instruments = []
     for row in rows:
         segment = MASTER_SEGMENTS.get(row["SEM_EXM_EXCH_ID"] + row["SEM_SEGMENT"])
         if segment is None:
             continue  # a segment we do not trade (new ones appear without notice)
-        tick = Decimal(row["SEM_TICK_SIZE"] or "0") / (100 if paise else 1)
-        strike = Decimal(row.get("SEM_STRIKE_PRICE") or "0")
+        tick = money(row["SEM_TICK_SIZE"] or "0") / (100 if paise else 1)
+        strike = money(row.get("SEM_STRIKE_PRICE") or "0")
         expiry = (row.get("SEM_EXPIRY_DATE") or "")[:10]
         instruments.append(
             Instrument(
@@ -274,7 +268,7 @@ def master(response, broker: str) -> list[Instrument]:
                 symbol=row["SEM_TRADING_SYMBOL"],
                 segment=segment,
                 name=row.get("SM_SYMBOL_NAME") or row.get("SEM_CUSTOM_SYMBOL") or "",
-                lot_size=int(Decimal(row["SEM_LOT_UNITS"] or "1")),
+                lot_size=quantity(row["SEM_LOT_UNITS"] or "1"),
                 tick_size=tick if tick > 0 else Decimal("0.05"),
                 instrument_type=row["SEM_INSTRUMENT_NAME"],
                 expiry=date.fromisoformat(expiry) if expiry and expiry[:4] > "1900" else None,

@@ -34,6 +34,14 @@ from brokers.adapters.base import (
     TokenExpired,
     Trade,
 )
+from brokers.adapters.wire import (
+    json_number,
+    money,
+    quantity,
+    raise_for_download,
+    retry_after,
+    when,
+)
 from brokers.clock import IST, next_ist
 
 BROKER = "fyers"
@@ -134,15 +142,9 @@ def envelope(response, endpoint: str, *, login: bool = False) -> dict:
 
 
 def _retry_after(response) -> float | None:
-    # §5: order routes reportedly add Retry-After and X-Retry-After-Ms.
-    try:
-        if millis := response.headers.get("X-Retry-After-Ms"):
-            return float(millis) / 1000
-        if seconds := response.headers.get("Retry-After"):
-            return float(seconds)
-    except ValueError:
-        pass
-    return None
+    # §5: order routes reportedly add X-Retry-After-Ms beside Retry-After; the finer one wins.
+    millis = retry_after(response, header="X-Retry-After-Ms", default=None)
+    return millis / 1000 if millis is not None else retry_after(response, default=None)
 
 
 def jwt_claims(token: str) -> dict:
@@ -183,14 +185,14 @@ def holding(h: dict) -> Holding:
 
 
 def position(p: dict) -> Position:
-    quantity = int(p["netQty"])
-    if int(p["side"]) == -1 and quantity > 0:  # a short shown with an unsigned netQty
-        quantity = -quantity
+    net = quantity(p["netQty"])
+    if int(p["side"]) == -1 and net > 0:  # a short shown with an unsigned netQty
+        net = -net
     return Position(
         exchange=_exchange(p),
         symbol=_plain(p["symbol"]),
         product=_product(p["productType"]),
-        quantity=quantity,
+        quantity=net,
         average_price=money(p["netAvg"], signed=False),
         last_price=money(p["ltp"], signed=False),
         realized_pnl=money(p["realized_profit"]),
@@ -250,10 +252,9 @@ def parse_master(response, master: str, endpoint: str) -> list[Instrument]:
     def corrupt(why: str) -> BadResponse:
         return BadResponse(f"symbol master {master}.csv {why}", broker=BROKER, endpoint=endpoint)
 
-    if response.status_code >= 500:
-        raise BrokerUnavailable(f"HTTP {response.status_code}", broker=BROKER, endpoint=endpoint)
-    if response.status_code != 200:
-        raise corrupt(f"answered HTTP {response.status_code}")
+    raise_for_download(
+        response, broker=BROKER, endpoint=endpoint, what=f"symbol master {master}.csv"
+    )
     try:
         rows = [r for r in csv.reader(io.StringIO(response.content.decode("utf-8"))) if any(r)]
     except (UnicodeDecodeError, csv.Error):
@@ -332,28 +333,15 @@ def _product(value: str) -> str:
     return PRODUCTS[value]
 
 
-def money(value, *, signed: bool = True) -> Decimal:
-    amount = Decimal(str(value))
-    if not amount.is_finite() or (not signed and amount < 0):
-        raise ValueError(f"not a usable amount: {value!r}")
-    return amount
-
-
 def _quantity(value) -> int:
-    quantity = int(value)
-    if quantity < 0:
-        raise ValueError(f"negative quantity {value!r}")
-    return quantity
+    return quantity(value, signed=False)  # §4: netQty is the one signed count
 
 
 def number(amount: Decimal | None) -> float:
-    """JSON numbers on the wire (§6); a price in paise survives the float exactly enough."""
-    return float(amount) if amount is not None else 0
+    """JSON numbers on the wire (§6), floats as the SDK sends them."""
+    return json_number(amount, always_float=True)
 
 
 def _timestamp(value) -> datetime | None:
     # `orderDateTime` like "17-Jan-2025 09:20:11" IST (§4, UNCONFIRMED): unreadable → None.
-    try:
-        return datetime.strptime(str(value), "%d-%b-%Y %H:%M:%S").replace(tzinfo=IST)
-    except ValueError:
-        return None
+    return when(value, "%d-%b-%Y %H:%M:%S", lenient=True)

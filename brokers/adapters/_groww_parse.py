@@ -9,6 +9,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
+from brokers.adapters import wire
 from brokers.adapters.base import (
     AssetType,
     Funds,
@@ -25,7 +26,6 @@ from brokers.adapters.base import (
     Side,
     Trade,
 )
-from brokers.clock import IST
 
 BROKER = "groww"
 
@@ -79,41 +79,27 @@ def token(body) -> str:
     return value
 
 
-def money(value) -> Decimal:
-    return Decimal(str(value))
-
-
 def price(value) -> Decimal:
-    """A price or average that feeds totals: NaN or negative would make them silently wrong."""
-    amount = money(value)
-    if not amount.is_finite() or amount < 0:
-        raise ValueError(f"impossible price {value!r}")
-    return amount
+    """A price or average that feeds totals: a negative one would make them silently wrong."""
+    return wire.money(value, signed=False)
 
 
 def optional_price(value) -> Decimal | None:
-    amount = price(value or 0)
-    return amount or None  # Groww sends 0 for "no price" (market orders, no trigger)
+    return wire.optional_price(value, signed=False)  # Groww sends 0 for "no price"
 
 
 def qty(value) -> int:
-    amount = Decimal(str(value))
-    if amount != amount.to_integral_value():
-        raise ValueError(f"fractional quantity {value!r}")
-    return int(amount)
+    return wire.quantity(value)
 
 
 def number(value: Decimal | None) -> int | float:
-    # JSON numbers in rupees; float() only serializes (its repr keeps the decimal digits).
-    if not value:
-        return 0
-    return int(value) if value == value.to_integral_value() else float(value)
+    return wire.json_number(value)  # JSON numbers in rupees
 
 
 def plain(symbol: str) -> str:
     """Groww cash symbols are plain (RELIANCE); strip decorations an old doc example or a
     caller may carry (NSE:RELIANCE-EQ)."""
-    return str(symbol).split(":")[-1].strip().removesuffix("-EQ")
+    return wire.strip_series(str(symbol).split(":")[-1].strip(), {"EQ"})
 
 
 def exchange_segment(exchange: str, endpoint: str) -> tuple[str, str]:
@@ -137,10 +123,7 @@ def segment(our_exchange: str) -> str:
 
 
 def ist(value) -> datetime | None:
-    if not value:
-        return None
-    moment = datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=IST)  # Groww writes IST
+    return wire.when(value)  # ISO 8601, IST when naive
 
 
 def profile(p) -> Profile:
@@ -159,10 +142,10 @@ def profile(p) -> Profile:
 def funds(p) -> Funds:
     equity = p["equity_margin_details"]
     return Funds(
-        available=money(equity["cnc_balance_available"]),
-        used=money(p["net_margin_used"]),
-        total=money(p["clear_cash"]),
-        collateral=money(p.get("collateral_available") or 0),
+        available=wire.money(equity["cnc_balance_available"]),
+        used=wire.money(p["net_margin_used"]),
+        total=wire.money(p["clear_cash"]),
+        collateral=wire.money(p.get("collateral_available") or 0),
     )
 
 
@@ -194,8 +177,8 @@ def positions(p) -> list[Position]:
             product=str(row["product"]),
             quantity=qty(row["quantity"]),
             # Portfolio: rupees (gotcha 9); a short's net price is kept as Groww sends it.
-            average_price=money(row["net_price"]),
-            realized_pnl=money(row.get("realised_pnl") or 0),
+            average_price=wire.money(row["net_price"]),
+            realized_pnl=wire.money(row.get("realised_pnl") or 0),
             buy_quantity=qty(row.get("credit_quantity") or 0),
             sell_quantity=qty(row.get("debit_quantity") or 0),
             isin=str(row.get("symbol_isin") or ""),
@@ -278,7 +261,7 @@ def instrument(raw: dict) -> Instrument:
     row = {k.strip(): v.strip() for k, v in raw.items()}
     if not row["exchange_token"] or not row["trading_symbol"]:
         raise ValueError("a row without token or symbol")
-    strike = Decimal(row["strike_price"]) if row["strike_price"] else None
+    strike = wire.money(row["strike_price"]) if row["strike_price"] else None
     return Instrument(
         instrument_id=row["exchange_token"],
         exchange=our_exchange(row["exchange"], row["segment"]),
@@ -287,7 +270,7 @@ def instrument(raw: dict) -> Instrument:
         isin=row["isin"],
         name=row["name"],
         lot_size=qty(row["lot_size"] or 1),
-        tick_size=Decimal(row["tick_size"]) if row["tick_size"] else Decimal("0.05"),
+        tick_size=price(row["tick_size"]) if row["tick_size"] else Decimal("0.05"),
         instrument_type=row["instrument_type"],
         expiry=date.fromisoformat(row["expiry_date"]) if row["expiry_date"] else None,
         strike=strike if strike else None,

@@ -7,16 +7,16 @@ anything malformed; the HTTP door turns those into BadResponse naming the endpoi
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
+from brokers.adapters import wire
 from brokers.adapters.base import (
     AssetType,
     AuthError,
     BrokerUnavailable,
     Funds,
     Holding,
-    Instrument,
     InvalidRequest,
     Maintenance,
     Order,
@@ -31,7 +31,7 @@ from brokers.adapters.base import (
     TokenExpired,
     Trade,
 )
-from brokers.clock import IST
+from brokers.adapters.wire import money, quantity
 from brokers.http import CallKind
 
 BROKER = "iifl"
@@ -76,9 +76,7 @@ STATUSES = {
     "cancelled": OrderStatus.CANCELLED,
     "rejected": OrderStatus.REJECTED,
 }
-# §4 master: OptionType 3 = CE, 4 = PE (the SDK's FO.csv agrees with the strikes); 1 = future.
-OPTION_TYPES = {"1": "FUT", "3": "CE", "4": "PE"}
-SERIES_SUFFIXES = ("-EQ", "-BE", "-BZ", "-SM", "-ST")
+SERIES = frozenset({"EQ", "BE", "BZ", "SM", "ST"})
 # §5: empty books are HTTP 400 "Data Not Available" errors (codes per book UNCONFIRMED).
 EMPTY = "data not available"
 
@@ -90,7 +88,10 @@ def result(response, *, endpoint: str, kind: CallKind, empty=None):
     status = response.status_code
     if status == 429:  # §5: over-limit shape UNCONFIRMED, so the status alone decides
         raise RateLimited(
-            "too many requests (HTTP 429)", retry_after=_retry_after(response), code="429", **where
+            "too many requests (HTTP 429)",
+            retry_after=wire.retry_after(response),
+            code="429",
+            **where,
         )
     if status >= 500:
         if status == 503 and "maintenance" in response.text.lower():
@@ -120,13 +121,6 @@ def result(response, *, endpoint: str, kind: CallKind, empty=None):
     raise InvalidRequest(message, code=code, **where)
 
 
-def _retry_after(response) -> float:
-    try:
-        return max(float(response.headers.get("Retry-After", "")), 0.0)
-    except ValueError:
-        return 1.0
-
-
 def _field_errors(payload) -> str:
     errors = payload.get("errors") if isinstance(payload, dict) else None
     if not errors:
@@ -135,26 +129,8 @@ def _field_errors(payload) -> str:
 
 
 # --- Values: numbers arrive as numbers or as numeric strings (§4, gotcha 9) ----------------
-def money(value) -> Decimal:
-    amount = Decimal(str(value).strip())
-    if not amount.is_finite():
-        raise ValueError("amount is not a finite number")
-    return amount
-
-
 def price(value) -> Decimal | None:
-    """An optional price: XTS writes 0 or "" where there is none (market order, no fill)."""
-    if value is None or str(value).strip() == "":
-        return None
-    amount = money(value)
-    return amount or None
-
-
-def quantity(value) -> int:
-    number = money(value)
-    if number != number.to_integral_value():
-        raise ValueError("quantity is not a whole number")
-    return int(number)
+    return wire.optional_price(value)  # XTS writes 0 or "" where there is none
 
 
 def identifier(value) -> str:
@@ -164,20 +140,12 @@ def identifier(value) -> str:
 
 def when(value) -> datetime | None:
     """XTS times are ISO text, naive ones in IST ("2020-12-21T14:59:41.1535468")."""
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=IST)
+    return wire.when(value, lenient=True)
 
 
 def plain(symbol: str) -> str:
     """RELIANCE-EQ → RELIANCE: the NSE series suffix is IIFL's decoration, not the symbol."""
-    symbol = symbol.strip().upper()
-    for suffix in SERIES_SUFFIXES:
-        if symbol.endswith(suffix):
-            return symbol[: -len(suffix)]
-    return symbol
+    return wire.strip_series(symbol.strip().upper(), SERIES)
 
 
 def fold(word) -> str:
@@ -343,9 +311,8 @@ def ignore(payload) -> None:
     return None
 
 
-def wire_price(value) -> float:
-    """XTS takes JSON numbers; the float comes from the Decimal's text, never from arithmetic."""
-    return float(str(value)) if value is not None else 0
+def wire_price(value: Decimal | None) -> int | float:
+    return wire.json_number(value, always_float=True)  # the SDK sends limitPrice: 2500.0
 
 
 def modifiable(payload) -> dict | None:
@@ -375,78 +342,3 @@ def touchlines(payload) -> dict[tuple[int, int], tuple[Decimal, Decimal | None]]
         key = (int(quote["ExchangeSegment"]), int(quote["ExchangeInstrumentID"]))
         prices[key] = (money(touchline["LastTradedPrice"]), price(touchline.get("Close")))
     return prices
-
-
-# --- §4 instrument master: headerless, "\n" rows, "|" fields, layout by segment (gotcha 10) -
-CASH_COLUMNS = 13  # through LotSize; DisplayName (14) and ISIN (15) are read when present
-DERIVATIVE_COLUMNS = 19  # through OptionType
-
-
-def master_rows(text) -> list[list[str]]:
-    if not isinstance(text, str):
-        raise TypeError("the master is not text")
-    rows = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        fields = [field.strip() for field in line.split("|")]
-        need = CASH_COLUMNS if fields[0] in CASH else DERIVATIVE_COLUMNS
-        if fields[0] not in SEGMENT_NUMBERS or len(fields) < need:
-            raise ValueError(f"master row with {len(fields)} fields for {fields[0][:10]!r}")
-        rows.append(fields)
-    return rows
-
-
-def instrument(fields: list[str]) -> Instrument:
-    segment = fields[0]
-    common = {
-        "instrument_id": identifier(fields[1]),
-        "exchange": EXCHANGES[segment],
-        "segment": segment,
-        "tick_size": money(fields[11]),
-        "lot_size": quantity(fields[12]),
-    }
-    if segment in CASH:
-        display = fields[14] if len(fields) > 14 else ""
-        return Instrument(
-            symbol=fields[3],
-            isin=fields[15] if len(fields) > 15 else "",
-            name=display or fields[4],
-            instrument_type=fields[5],
-            **common,
-        )
-    kind = OPTION_TYPES.get(fields[18], fields[5])
-    return Instrument(
-        symbol=fields[4],  # Description is the exchange's trading symbol (NIFTY24NOV24000CE)
-        name=fields[3],
-        instrument_type=kind,
-        expiry=_expiry(fields[16]),
-        strike=money(fields[17]) if kind in ("CE", "PE") else None,
-        **common,
-    )
-
-
-def instruments(text) -> list[Instrument]:
-    parsed = [instrument(fields) for fields in master_rows(text)]
-    if not parsed:
-        raise ValueError("the instrument master is empty")
-    return parsed
-
-
-def directory(text) -> dict:
-    """One segment of the master as lookups: id → (symbol, isin, description), symbol → id."""
-    ids, symbols = {}, {}
-    for fields in master_rows(text):
-        found = instrument(fields)
-        ids[found.instrument_id] = (found.symbol, found.isin, fields[4])
-        key = found.symbol.upper()
-        if key not in symbols or found.instrument_type == "EQ":
-            symbols[key] = found.instrument_id
-    return {"ids": ids, "symbols": symbols}
-
-
-def _expiry(text: str) -> date | None:
-    try:
-        return datetime.fromisoformat(text).date()
-    except ValueError:
-        return None

@@ -7,17 +7,15 @@ adapter turns into BadResponse, or OrderStateUnknown on an order write.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
-import zlib
 from datetime import date, datetime
 from decimal import Decimal
 
+from brokers.adapters import wire
 from brokers.adapters.base import (
     AssetType,
     BadResponse,
-    BrokerUnavailable,
     Funds,
     Holding,
     Instrument,
@@ -74,7 +72,7 @@ STATUSES = {
 PRODUCT_CODES = {Product.CNC: "D", Product.NRML: "D", Product.MIS: "I", Product.MTF: "MTF"}
 
 _TIMESTAMPS = ("%Y-%m-%d %H:%M:%S", "%d-%b-%Y %H:%M:%S")  # order book; trades
-_SERIES = re.compile(r"-(EQ|BE)$")  # trades may carry the NSE series: "GMRINFRA-EQ"
+SERIES = frozenset({"EQ", "BE"})  # trades may carry the NSE series: "GMRINFRA-EQ"
 ISIN = re.compile(r"^IN[A-Z0-9]{10}$")
 MASTER_COLUMNS = ("instrument_key", "segment", "trading_symbol")
 
@@ -87,32 +85,28 @@ def no_constants(name: str):
     raise ValueError(f"{name} is not a number")
 
 
-# --- Values -----------------------------------------------------------------------------------
+# --- Values: the shared wire rules, failing as Unexpected --------------------------------------
 def money(value) -> Decimal:
+    # JSON null or true is never an amount here (notes §4); Unexpected, not a bare ValueError,
+    # so the adapter names the field in its BadResponse.
     if value is None or isinstance(value, bool):
         raise Unexpected(f"expected an amount, got {value!r}")
-    amount = Decimal(str(value))
-    if not amount.is_finite():
-        raise Unexpected(f"expected an amount, got {value!r}")
-    return amount
+    try:
+        return wire.money(value)
+    except ValueError:
+        raise Unexpected(f"expected an amount, got {value!r}") from None
 
 
 def maybe_money(value) -> Decimal | None:
-    return None if value is None else money(value)
+    return None if value is None else money(value)  # null is absent; 0 is a real zero here
 
 
 def quantity(value) -> int:
     amount = money(value)
-    if amount != amount.to_integral_value():
-        raise Unexpected(f"fractional quantity {value!r}")
-    return int(amount)
-
-
-def wire(amount: Decimal | None) -> int | float:
-    """JSON has no Decimal. A price with a few decimals converts to the float whose shortest
-    repr is that same decimal, so the number on the wire is exactly the one we were given."""
-    amount = Decimal(0) if amount is None else amount
-    return int(amount) if amount == amount.to_integral_value() else float(amount)
+    try:
+        return wire.quantity(amount)
+    except ValueError:
+        raise Unexpected(f"fractional quantity {value!r}") from None
 
 
 def _enum(kind, value, field: str):
@@ -125,7 +119,7 @@ def _enum(kind, value, field: str):
 def _symbols(row: dict) -> tuple[str, str]:
     """(our plain symbol, the broker's). Both spellings of the field appear (notes §8.10)."""
     raw = row.get("trading_symbol") or row["tradingsymbol"]
-    return _SERIES.sub("", raw), raw
+    return wire.strip_series(raw, SERIES), raw
 
 
 def _product(code: str, exchange: str) -> str:
@@ -140,12 +134,7 @@ def _isin_of(instrument_key: str) -> str:
 
 
 def _timestamp(value) -> datetime | None:
-    for layout in _TIMESTAMPS:
-        try:
-            return datetime.strptime(str(value), layout).replace(tzinfo=IST)
-        except ValueError:
-            continue
-    return None  # informational only: an odd format must not hide the order
+    return wire.when(value, *_TIMESTAMPS, lenient=True)  # an odd format must not hide the order
 
 
 # --- Payloads ---------------------------------------------------------------------------------
@@ -263,7 +252,7 @@ def ltp(data: dict) -> dict[str, tuple[str, Decimal, Decimal | None]]:
     SEGMENT:SYMBOL (notes §8.6); the inner instrument_token is the key we asked with."""
     rows = {}
     for name, row in data.items():
-        symbol = _SERIES.sub("", name.partition(":")[2])
+        symbol = wire.strip_series(name.partition(":")[2], SERIES)
         last, close = money(row["last_price"]), maybe_money(row.get("cp"))
         rows[row["instrument_token"]] = (symbol, last, close)
     return rows
@@ -282,16 +271,11 @@ def master(response, *, endpoint: str) -> list[Instrument]:
     def bad(why: str) -> BadResponse:
         return BadResponse(f"instrument master {why}", broker=BROKER, endpoint=endpoint)
 
-    if response.status_code >= 500:
-        raise BrokerUnavailable(f"HTTP {response.status_code}", broker=BROKER, endpoint=endpoint)
-    if response.status_code != 200:
-        raise bad(f"download failed (HTTP {response.status_code})")
-    content = response.content
-    if content[:2] == b"\x1f\x8b":  # a .json.gz file, served without Content-Encoding
-        try:
-            content = gzip.decompress(content)
-        except (OSError, EOFError, zlib.error):
-            raise bad("is not a readable gzip file") from None
+    wire.raise_for_download(response, broker=BROKER, endpoint=endpoint)
+    try:
+        content = wire.gunzipped(response.content)
+    except ValueError:
+        raise bad("is not a readable gzip file") from None
     rows = json.loads(content, parse_float=Decimal, parse_constant=no_constants)
     if not isinstance(rows, list) or not rows:
         raise bad("is empty")
@@ -309,7 +293,7 @@ def instrument(row: dict) -> Instrument:
     return Instrument(
         instrument_id=row["instrument_key"],
         exchange=EXCHANGES.get(segment) or row.get("exchange") or "",
-        symbol=_SERIES.sub("", row["trading_symbol"]),
+        symbol=wire.strip_series(row["trading_symbol"], SERIES),
         segment=segment,
         isin=row.get("isin") or "",
         name=row.get("name") or "",

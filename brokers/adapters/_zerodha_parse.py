@@ -7,11 +7,8 @@ BadResponse with a redacted snippet (OrderStateUnknown for an order write).
 from __future__ import annotations
 
 import csv
-import gzip
 import io
-import zlib
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 
 from brokers.adapters.base import (
     AssetType,
@@ -36,7 +33,15 @@ from brokers.adapters.base import (
     TokenExpired,
     Trade,
 )
-from brokers.clock import IST
+from brokers.adapters.wire import (
+    gunzipped,
+    money,
+    optional_price,
+    quantity,
+    retry_after,
+    strip_series,
+    when,
+)
 
 BROKER = "zerodha"
 
@@ -57,8 +62,7 @@ STATUSES = {
     "CANCEL PENDING": OrderStatus.OPEN,
     "CANCELLED AMO": OrderStatus.CANCELLED,
 }
-# §6: NSE series other than EQ stay on the Kite symbol (`CENTRALBK-BE`). Only known series
-# codes are stripped: real symbols contain dashes too (BAJAJ-AUTO, MCDOWELL-N).
+# §6: NSE series other than EQ stay on the Kite symbol (`CENTRALBK-BE`): these are stripped.
 SERIES = frozenset({"EQ", "BE", "BZ", "BL", "SM", "ST", "IL", "IT", "GB", "GS", "RR", "TB"})
 ASSET_BY_EXCHANGE = {
     "NFO": AssetType.DERIVATIVE,
@@ -67,6 +71,7 @@ ASSET_BY_EXCHANGE = {
     "CDS": AssetType.CURRENCY,
     "BCD": AssetType.CURRENCY,
 }
+TIMESTAMP = "%Y-%m-%d %H:%M:%S"  # §5, in IST
 INSTRUMENT_COLUMNS = frozenset(
     {
         "instrument_token",
@@ -110,7 +115,7 @@ def _raise_error(response, body: dict, endpoint: str, login: bool):
     message = f"{kind or f'HTTP {status}'}: {body.get('message') or 'no message'}"
     # §8.11: 429 comes as NetworkException, like an OMS outage, so the status decides first.
     if status == 429:
-        raise RateLimited(message, retry_after=_retry_after(response), **where)
+        raise RateLimited(message, retry_after=retry_after(response), **where)
     if kind == "TokenException":
         # At the token exchange it means a bad checksum or a used request_token, not expiry.
         raise (AuthError if login else TokenExpired)(message, **where)
@@ -129,17 +134,10 @@ def _raise_for_status(response, endpoint: str) -> None:
     """A body that is not JSON: gateways answer 429/5xx with HTML or plain text."""
     status, where = response.status_code, {"broker": BROKER, "endpoint": endpoint}
     if status == 429:
-        raise RateLimited("HTTP 429", retry_after=_retry_after(response), code="429", **where)
+        # No Retry-After is documented (§5, UNCONFIRMED): the shared one-second default.
+        raise RateLimited("HTTP 429", retry_after=retry_after(response), code="429", **where)
     if status >= 500:
         raise BrokerUnavailable(f"HTTP {status} without a Kite envelope", code=str(status), **where)
-
-
-def _retry_after(response) -> float:
-    # No Retry-After is documented (§5, UNCONFIRMED); the limits are per second.
-    try:
-        return max(float(response.headers.get("Retry-After", "1")), 0.0)
-    except ValueError:
-        return 1.0
 
 
 # --- Instrument master (§4) ----------------------------------------------------------------
@@ -147,12 +145,9 @@ def instruments(response, *, endpoint: str, login: bool = False) -> list[Instrum
     if "json" in response.headers.get("Content-Type", "") or response.status_code >= 400:
         data(response, endpoint=endpoint)
         raise BadResponse("no instrument CSV in the answer", broker=BROKER, endpoint=endpoint)
-    raw = response.content
     try:
-        if raw[:2] == b"\x1f\x8b":  # still gzipped when no Content-Encoding header said so
-            raw = gzip.decompress(raw)
-        rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"))))
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error):
+        rows = list(csv.DictReader(io.StringIO(gunzipped(response.content).decode("utf-8"))))
+    except (ValueError, csv.Error):
         raise BadResponse(
             "the instrument master is corrupted", broker=BROKER, endpoint=endpoint
         ) from None
@@ -165,15 +160,15 @@ def instruments(response, *, endpoint: str, login: bool = False) -> list[Instrum
 
 def instrument(row: dict) -> Instrument:
     # No ISIN column in Kite's master: ISINs come only with holdings.
-    strike = Decimal(row["strike"] or 0)
+    strike = money(row["strike"] or 0)
     return Instrument(
         instrument_id=str(int(row["instrument_token"])),
         exchange=row["exchange"],
         symbol=plain(row["tradingsymbol"]),
         segment=row["segment"],
         name=row["name"] or "",
-        lot_size=int(row["lot_size"]),
-        tick_size=Decimal(row["tick_size"]),
+        lot_size=quantity(row["lot_size"]),
+        tick_size=money(row["tick_size"]),
         instrument_type=row["instrument_type"],
         expiry=date.fromisoformat(row["expiry"]) if row["expiry"] else None,
         strike=strike or None,
@@ -243,7 +238,7 @@ def holding(row: dict) -> Holding:
     return Holding(
         exchange=row["exchange"],
         symbol=plain(row["tradingsymbol"]),
-        quantity=int(row["quantity"]),
+        quantity=quantity(row["quantity"]),
         average_price=money(row["average_price"]),
         isin=row.get("isin") or "",
         last_price=money(row["last_price"]),
@@ -259,14 +254,14 @@ def position(row: dict) -> Position:
         exchange=row["exchange"],
         symbol=plain(row["tradingsymbol"]),
         product=row["product"],
-        quantity=int(row["quantity"]),
+        quantity=quantity(row["quantity"]),
         average_price=money(row["average_price"]),
         last_price=money(row["last_price"]),
         close_price=money(row["close_price"]),
         realized_pnl=money(row["realised"]),
         unrealized_pnl=money(row["unrealised"]),
-        buy_quantity=int(row["buy_quantity"]),
-        sell_quantity=int(row["sell_quantity"]),
+        buy_quantity=quantity(row["buy_quantity"]),
+        sell_quantity=quantity(row["sell_quantity"]),
         broker_symbol=row["tradingsymbol"],
         instrument_id=str(row["instrument_token"]),
         asset_type=ASSET_BY_EXCHANGE.get(row["exchange"], AssetType.EQUITY),
@@ -280,17 +275,17 @@ def order(row: dict) -> Order:
         exchange=row["exchange"],
         symbol=plain(row["tradingsymbol"]),
         side=Side(row["transaction_type"]),
-        quantity=int(row["quantity"]),
+        quantity=quantity(row["quantity"]),
         order_type=OrderType(row["order_type"]),
         product=row["product"],
-        filled_quantity=int(row.get("filled_quantity") or 0),
-        price=money(row.get("price") or 0) or None,  # 0 means "no price" (market orders)
-        trigger_price=money(row.get("trigger_price") or 0) or None,
-        average_price=money(row.get("average_price") or 0) or None,
+        filled_quantity=quantity(row.get("filled_quantity") or 0),
+        price=optional_price(row.get("price")),  # 0 for market orders
+        trigger_price=optional_price(row.get("trigger_price")),
+        average_price=optional_price(row.get("average_price")),
         tag=row.get("tag") or "",
         status_message=row.get("status_message") or "",
         broker_status=row["status"],
-        placed_at=when(row.get("order_timestamp")),
+        placed_at=when(row.get("order_timestamp"), TIMESTAMP),
     )
 
 
@@ -301,27 +296,12 @@ def trade(row: dict) -> Trade:
         exchange=row["exchange"],
         symbol=plain(row["tradingsymbol"]),
         side=Side(row["transaction_type"]),
-        quantity=int(row["quantity"]),
+        quantity=quantity(row["quantity"]),
         price=money(row["average_price"]),
         # §8.14: order_timestamp is time-only here; fill_timestamp is a full datetime.
-        traded_at=when(row.get("fill_timestamp") or row.get("exchange_timestamp")),
+        traded_at=when(row.get("fill_timestamp") or row.get("exchange_timestamp"), TIMESTAMP),
     )
 
 
-def money(value) -> Decimal:
-    amount = Decimal(str(value))
-    if not amount.is_finite():
-        raise ValueError("not a finite amount")
-    return amount
-
-
-def when(value) -> datetime | None:
-    # §5: "yyyy-mm-dd hh:mm:ss" in IST.
-    if not value:
-        return None
-    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST)
-
-
 def plain(tradingsymbol: str) -> str:
-    base, dash, series = tradingsymbol.rpartition("-")
-    return base if dash and series in SERIES else tradingsymbol
+    return strip_series(tradingsymbol, SERIES)

@@ -5,6 +5,7 @@ Wire reference: shared/brokers/angelone.md; the § numbers in comments point int
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date
@@ -14,10 +15,7 @@ from urllib.parse import urlencode
 from brokers.adapters import _angelone_parse as payload
 from brokers.adapters.base import (
     AuthError,
-    BadResponse,
     BrokerAdapter,
-    BrokerError,
-    BrokerUnavailable,
     Capabilities,
     Funds,
     Holding,
@@ -25,11 +23,9 @@ from brokers.adapters.base import (
     InstrumentRef,
     InvalidRequest,
     LoginKind,
-    Maintenance,
     Order,
     OrderAck,
     OrderModification,
-    OrderRejected,
     OrderRequest,
     OrderStateUnknown,
     OrderType,
@@ -37,7 +33,6 @@ from brokers.adapters.base import (
     Product,
     Profile,
     Quote,
-    RateLimited,
     TokenExpired,
     Tokens,
     Trade,
@@ -66,14 +61,6 @@ HEADER_OVERRIDES = {
     "client_public_ip": "X-ClientPublicIP",
     "mac_address": "X-MACAddress",
 }
-
-# §5 error codes. AB1050 (wrong TOTP) is not in the table but is what logins answer.
-TOKEN_CODES = {"AG8001", "AG8002", "AG8003", "AB1010", "AB1011", "AB8050", "AB8051"}
-AUTH_CODES = {
-    *("AG8004", "AB1000", "AB1001", "AB1002", "AB1005", "AB1007", "AB1031", "AB1032", "AB1050"),
-}
-EMPTY_CODES = {"AB1013", "AB1014", "AB1015", "AB1016"}  # §8.4: "nothing there", not a failure
-TRANSIENT_CODES = {"AB1004", "AB2001"}
 
 # §5 rate table, per client code: 1/s unless listed; the three order APIs share one 9/s budget.
 # The quote section says 1/s where the table says 10/s: we keep the stricter one.
@@ -269,27 +256,14 @@ class AngelOneAdapter(BrokerAdapter):
         # refreshes the symbol → (tradingsymbol, token) index that orders and quotes need.
         url = self.url("MASTER", MASTER_PATH)
         pairs = self.http.call(
-            "GET", url, endpoint="OpenAPIScripMaster", parse=self._parse_master, bucket="master"
+            "GET", url, endpoint="OpenAPIScripMaster", parse=payload.master, bucket="master"
         )
         _master_index[url] = (now_ist().date(), payload.symbol_index(pairs))
         return pairs
 
-    def _parse_master(self, response) -> list[tuple[Instrument, str]]:
-        where = {"broker": self.key, "endpoint": "OpenAPIScripMaster"}
-        if response.status_code >= 500:
-            raise BrokerUnavailable(f"HTTP {response.status_code}", **where)
-        if response.status_code != 200:
-            raise BadResponse(
-                f"instrument master not served (HTTP {response.status_code})", **where
-            )
-        rows = response.json()
-        if not isinstance(rows, list) or not rows:
-            raise BadResponse("instrument master is empty or not a JSON array", **where)
-        return [(payload.instrument(row), row["symbol"]) for row in rows]
-
     def _resolve(self, exchange: str, symbol: str, token: str) -> tuple[str, str]:
         """Angel's (tradingsymbol, symboltoken) for our symbol: §6 every call needs both."""
-        if token and (exchange != "NSE" or payload.SERIES.search(symbol)):
+        if token and (exchange != "NSE" or payload.plain(symbol) != symbol):
             return symbol, token
         url = self.url("MASTER", MASTER_PATH)
         cached = _master_index.get(url)
@@ -361,13 +335,7 @@ class AngelOneAdapter(BrokerAdapter):
         return self._write("cancelOrder", {"variety": variety, "orderid": order_id})
 
     def _book_entry(self, order_id: str) -> dict[str, str]:
-        fields = ("variety", "ordertype", "producttype", "duration", "price", "triggerprice")
-        fields += ("quantity", "tradingsymbol", "symboltoken", "exchange")
-
-        def pick(rows):
-            row = next((r for r in rows or [] if str(r["orderid"]) == order_id), None)
-            return {f: str(row[f]) for f in fields} if row else None
-
+        pick = functools.partial(payload.book_entry, order_id=order_id)
         entry = self._get("/order/v1/getOrderBook", "orderbook", pick)
         if entry is None:
             raise InvalidRequest(
@@ -411,7 +379,7 @@ class AngelOneAdapter(BrokerAdapter):
             method,
             self.url("API", path),
             endpoint=endpoint,
-            parse=lambda response: build(self._unwrap(response, endpoint, kind, method == "GET")),
+            parse=lambda response: build(payload.data(response, endpoint, kind, method == "GET")),
             kind=kind,
             bucket=bucket,
             headers=self._headers(auth=auth, endpoint=endpoint),
@@ -428,47 +396,3 @@ class AngelOneAdapter(BrokerAdapter):
                 raise TokenExpired("not logged in", broker=self.key, endpoint=endpoint)
             headers["Authorization"] = f"Bearer {self.tokens.access_token}"  # bare JWT, §8.8
         return headers
-
-    def _unwrap(self, response, endpoint: str, kind: CallKind, empty_ok: bool) -> Any:
-        """§5: the envelope and every documented refusal, mapped onto our error taxonomy."""
-        status, where = response.status_code, {"broker": self.key, "endpoint": endpoint}
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        # §8.5: the rate limiter answers HTTP 403 (sometimes 429) in plain text.
-        if status == 429 or (status == 403 and body is None):
-            retry = response.headers.get("Retry-After", "")
-            raise RateLimited(
-                "access rate exceeded",
-                retry_after=float(retry) if retry.isdigit() else 1.0,
-                code=str(status),
-                **where,
-            )
-        if not isinstance(body, dict) or not ({"status", "success"} & body.keys()):
-            if status >= 500:
-                down = Maintenance if "maintenance" in response.text.lower() else BrokerUnavailable
-                raise down(f"HTTP {status}", code=str(status), **where)
-            raise ValueError("not an Angel One envelope")  # the door makes it BadResponse
-        # §8.3: "status"/"errorcode" normally, "success"/"errorCode" from the gateway, and
-        # "false" may be a string.
-        flag = body["status"] if "status" in body else body["success"]
-        code = str(body.get("errorcode") or body.get("errorCode") or "")
-        if flag is True or str(flag).lower() == "true":
-            return body.get("data")
-        if empty_ok and code in EMPTY_CODES:
-            return None
-        raise self._refusal(code, str(body.get("message") or "refused"), status, kind, where)
-
-    @staticmethod
-    def _refusal(code: str, message: str, status: int, kind: CallKind, where) -> BrokerError:
-        text = f"{message} ({code})" if code else message
-        if code in TOKEN_CODES:
-            return TokenExpired(text, code=code, **where)
-        if code in AUTH_CODES or (kind is CallKind.AUTH and code not in TRANSIENT_CODES):
-            return AuthError(text, code=code, **where)
-        if code in TRANSIENT_CODES or status >= 500:
-            return BrokerUnavailable(text, code=code, **where)
-        if kind is CallKind.ORDER:
-            return OrderRejected(text, code=code, **where)
-        return InvalidRequest(text, code=code, **where)

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from brokers.adapters import _dhan_parse as wire
+from brokers.adapters import _dhan_parse as vendor
+from brokers.adapters import wire
 from brokers.adapters.base import (
     AppCredentials,
     AuthError,
@@ -65,9 +66,9 @@ class DhanAdapter(BrokerAdapter):
         login_kind=LoginKind.CONSENT,
         supports_refresh=True,
         token_expiry_rule="24 h after login (expiryTime of the token); RenewToken extends it",
-        order_types=frozenset(wire.ORDER_TYPES),
-        products=frozenset(wire.PRODUCTS),
-        exchanges=frozenset(wire.SEGMENTS),
+        order_types=frozenset(vendor.ORDER_TYPES),
+        products=frozenset(vendor.PRODUCTS),
+        exchanges=frozenset(vendor.SEGMENTS),
         # §5 rate limits, per second: order APIs, data APIs, quote APIs, everything else.
         rate_limits={"default": 20, "order": 25, "data": 5, "quote": 1},
         has_logout=False,  # no revoke endpoint; tokens are revoked on Dhan Web (§2)
@@ -128,23 +129,23 @@ class DhanAdapter(BrokerAdapter):
     def profile(self) -> Profile:
         name = self.tokens.extra.get("name", "") if self.tokens else ""
         return self._call(
-            "GET", "API", "/v2/profile", "profile", parse=lambda d: wire.profile(d, name)
+            "GET", "API", "/v2/profile", "profile", parse=lambda d: vendor.profile(d, name)
         )
 
     def funds(self) -> Funds:
-        return self._call("GET", "API", "/v2/fundlimit", "funds", parse=wire.funds)
+        return self._call("GET", "API", "/v2/fundlimit", "funds", parse=vendor.funds)
 
     def holdings(self) -> list[Holding]:
-        return self._call("GET", "API", "/v2/holdings", "holdings", parse=wire.holdings)
+        return self._call("GET", "API", "/v2/holdings", "holdings", parse=vendor.holdings)
 
     def positions(self) -> list[Position]:
-        return self._call("GET", "API", "/v2/positions", "positions", parse=wire.positions)
+        return self._call("GET", "API", "/v2/positions", "positions", parse=vendor.positions)
 
     def orders(self) -> list[Order]:
-        return self._call("GET", "API", "/v2/orders", "orders", parse=wire.orders)
+        return self._call("GET", "API", "/v2/orders", "orders", parse=vendor.orders)
 
     def trades(self) -> list[Trade]:
-        return self._call("GET", "API", "/v2/trades", "trades", parse=wire.trades)
+        return self._call("GET", "API", "/v2/trades", "trades", parse=vendor.trades)
 
     def quotes(self, instruments: list[InstrumentRef]) -> dict[InstrumentRef, Quote]:
         """POST /v2/marketfeed/ohlc: last price, and ohlc.close is the previous session's."""
@@ -164,7 +165,7 @@ class DhanAdapter(BrokerAdapter):
                 "quotes",
                 bucket="quote",
                 json=body,
-                parse=lambda data, batch=batch: wire.quotes(data, {k: wanted[k] for k in batch}),
+                parse=lambda data, batch=batch: vendor.quotes(data, {k: wanted[k] for k in batch}),
             )
         return result
 
@@ -174,7 +175,7 @@ class DhanAdapter(BrokerAdapter):
             "GET",
             self.url("MASTER", "/api-data/api-scrip-master.csv"),
             endpoint="instruments",
-            parse=lambda response: wire.master(_checked(response, self.key), self.key),
+            parse=lambda response: vendor.master(_checked(response, self.key), self.key),
         )
 
     # --- Writes (§4 orders) -----------------------------------------------------------------
@@ -191,14 +192,14 @@ class DhanAdapter(BrokerAdapter):
             "dhanClientId": self._client_id(),
             "transactionType": order.side.value,
             "exchangeSegment": segment,
-            "productType": wire.PRODUCTS[order.product],
-            "orderType": wire.ORDER_TYPES[order.order_type],
+            "productType": vendor.PRODUCTS[order.product],
+            "orderType": vendor.ORDER_TYPES[order.order_type],
             "validity": order.validity.value,
             "securityId": security_id,
             "quantity": order.quantity,
             "disclosedQuantity": 0,
-            "price": wire.number(order.price),
-            "triggerPrice": wire.number(order.trigger_price),
+            "price": vendor.number(order.price),
+            "triggerPrice": vendor.number(order.trigger_price),
             "afterMarketOrder": False,
         }
         if order.tag:
@@ -212,10 +213,10 @@ class DhanAdapter(BrokerAdapter):
     def modify_order(self, change: OrderModification) -> OrderAck:
         # Dhan wants the whole order back (type, quantity, price, validity), so fill the gaps.
         current = self._call(
-            "GET", "API", f"/v2/orders/{change.order_id}", "order", parse=wire.modifiable
+            "GET", "API", f"/v2/orders/{change.order_id}", "order", parse=vendor.modifiable
         )
         changes = {
-            "orderType": wire.ORDER_TYPES[change.order_type] if change.order_type else None,
+            "orderType": vendor.ORDER_TYPES[change.order_type] if change.order_type else None,
             "quantity": change.quantity,
             "price": change.price,
             "triggerPrice": change.trigger_price,
@@ -226,8 +227,8 @@ class DhanAdapter(BrokerAdapter):
             "dhanClientId": self._client_id(),
             "orderId": change.order_id,
             **merged,
-            "price": wire.number(merged["price"]),
-            "triggerPrice": wire.number(merged["triggerPrice"]),
+            "price": vendor.number(merged["price"]),
+            "triggerPrice": vendor.number(merged["triggerPrice"]),
             "disclosedQuantity": 0,
         }
         return self._write("PUT", f"/v2/orders/{change.order_id}", "modify_order", body)
@@ -305,21 +306,21 @@ class DhanAdapter(BrokerAdapter):
         self.http.add_secrets(token)
         return Tokens(
             access_token=token,
-            expires_at=wire.expiry(data.get("expiryTime")),
+            expires_at=vendor.expiry(data.get("expiryTime")),
             account_id=str(data.get("dhanClientId") or self._client_id()),
             extra={"name": name} if name else {},
         )
 
     def _locate(self, ref: InstrumentRef) -> tuple[str, str]:
         """(exchangeSegment, securityId): Dhan addresses instruments by id only (§6)."""
-        if ref.instrument_id and ref.exchange in wire.SEGMENTS:
+        if ref.instrument_id and ref.exchange in vendor.SEGMENTS:
             if not str(ref.instrument_id).isdigit():
                 raise InvalidRequest(
                     f"{ref.instrument_id!r} is not a Dhan security id",
                     broker=self.key,
                     endpoint="lookup",
                 )
-            return wire.SEGMENTS[ref.exchange], str(ref.instrument_id)
+            return vendor.SEGMENTS[ref.exchange], str(ref.instrument_id)
         if self._master is None:
             self._master = {
                 (i.exchange, i.symbol): (i.segment, i.instrument_id) for i in self.instruments()
@@ -392,7 +393,6 @@ def _error_for_status(status: int, response, broker, endpoint, code, message) ->
 def _error(cls, response, broker, endpoint, code, message) -> BrokerError:
     text = f"{code} {message}".strip()
     if issubclass(cls, RateLimited):
-        header = response.headers.get("Retry-After", "")
-        retry_after = float(header) if header.replace(".", "", 1).isdigit() else 1.0
+        retry_after = wire.retry_after(response)
         return cls(text, retry_after=retry_after, broker=broker, endpoint=endpoint, code=code)
     return cls(text, broker=broker, endpoint=endpoint, code=code)

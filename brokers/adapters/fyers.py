@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from oauthlib.oauth2 import WebApplicationClient
 
-from brokers.adapters import _fyers_parse as wire
+from brokers.adapters import _fyers_parse as vendor
 from brokers.adapters._fyers_parse import BROKER, FYERS_PRODUCTS, FYERS_TYPES, SYMBOL_PREFIX
 from brokers.adapters.base import (
     AuthError,
@@ -103,9 +103,9 @@ class FyersAdapter(BrokerAdapter):
             json=body,
         )
         self.http.add_secrets(access, refresh)
-        claims = wire.jwt_claims(access)
+        claims = vendor.jwt_claims(access)
         account = str(claims.get("fy_id") or claims.get("display_name") or "")
-        expires_at = wire.expires_at(claims)
+        expires_at = vendor.expires_at(claims)
         self.tokens = Tokens(access, expires_at, refresh_token=refresh, account_id=account)
         return self.tokens
 
@@ -132,7 +132,7 @@ class FyersAdapter(BrokerAdapter):
         self.http.add_secrets(access)
         self.tokens = Tokens(
             access,
-            wire.expires_at(wire.jwt_claims(access)),
+            vendor.expires_at(vendor.jwt_claims(access)),
             refresh_token=self.tokens.refresh_token,
             account_id=self.tokens.account_id,
             extra=self.tokens.extra,
@@ -156,32 +156,36 @@ class FyersAdapter(BrokerAdapter):
         def read(body):
             rows = {int(r["id"]): r["equityAmount"] for r in body["fund_limit"]}
             return Funds(
-                available=wire.money(rows[10]),
-                used=wire.money(rows.get(2, 0)),
-                total=wire.money(rows[1]) if 1 in rows else None,
-                collateral=wire.money(rows.get(5, 0)),
+                available=vendor.money(rows[10]),
+                used=vendor.money(rows.get(2, 0)),
+                total=vendor.money(rows[1]) if 1 in rows else None,
+                collateral=vendor.money(rows.get(5, 0)),
             )
 
         return self._call("GET", "/api/v3/funds", "funds", read)
 
     def holdings(self) -> list[Holding]:
         return self._call(
-            "GET", "/api/v3/holdings", "holdings", wire.rows("holdings", wire.holding)
+            "GET", "/api/v3/holdings", "holdings", vendor.rows("holdings", vendor.holding)
         )
 
     def positions(self) -> list[Position]:
         return self._call(
-            "GET", "/api/v3/positions", "positions", wire.rows("netPositions", wire.position)
+            "GET", "/api/v3/positions", "positions", vendor.rows("netPositions", vendor.position)
         )
 
     def orders(self) -> list[Order]:
-        return self._call("GET", "/api/v3/orders", "orders", wire.rows("orderBook", wire.order))
+        return self._call("GET", "/api/v3/orders", "orders", vendor.rows("orderBook", vendor.order))
 
     def trades(self) -> list[Trade]:
-        return self._call("GET", "/api/v3/tradebook", "trades", wire.rows("tradeBook", wire.trade))
+        return self._call(
+            "GET", "/api/v3/tradebook", "trades", vendor.rows("tradeBook", vendor.trade)
+        )
 
     def quotes(self, instruments: list[InstrumentRef]) -> dict[InstrumentRef, Quote]:
-        wanted = {wire.fyers_symbol(r.exchange, r.symbol, r.instrument_id): r for r in instruments}
+        wanted = {
+            vendor.fyers_symbol(r.exchange, r.symbol, r.instrument_id): r for r in instruments
+        }
 
         def read(body):
             found = {}
@@ -193,8 +197,8 @@ class FyersAdapter(BrokerAdapter):
                 found[ref] = Quote(
                     ref.exchange,
                     ref.symbol,
-                    last_price=wire.money(values["lp"], signed=False),
-                    previous_close=None if close is None else wire.money(close, signed=False),
+                    last_price=vendor.money(values["lp"], signed=False),
+                    previous_close=None if close is None else vendor.money(close, signed=False),
                 )
             return found
 
@@ -212,7 +216,7 @@ class FyersAdapter(BrokerAdapter):
                 "GET",
                 self.url("PUBLIC", f"/sym_details/{master}.csv"),
                 endpoint=endpoint,
-                parse=lambda r, m=master, e=endpoint: wire.parse_master(r, m, e),
+                parse=lambda r, m=master, e=endpoint: vendor.parse_master(r, m, e),
                 bucket="default",
             )
         return found
@@ -226,13 +230,13 @@ class FyersAdapter(BrokerAdapter):
                 endpoint="place_order",
             )
         body = {
-            "symbol": wire.fyers_symbol(order.exchange, order.symbol, order.instrument_id),
+            "symbol": vendor.fyers_symbol(order.exchange, order.symbol, order.instrument_id),
             "qty": order.quantity,
             "type": FYERS_TYPES[order.order_type],
             "side": 1 if order.side is Side.BUY else -1,
             "productType": FYERS_PRODUCTS[order.product],
-            "limitPrice": wire.number(order.price),
-            "stopPrice": wire.number(order.trigger_price),
+            "limitPrice": vendor.number(order.price),
+            "stopPrice": vendor.number(order.trigger_price),
             "validity": order.validity.value,
             "disclosedQty": 0,
             "offlineOrder": False,  # a JSON boolean (old samples sent the string "False")
@@ -254,9 +258,9 @@ class FyersAdapter(BrokerAdapter):
         if change.quantity is not None:
             body["qty"] = change.quantity
         if change.price is not None:
-            body["limitPrice"] = wire.number(change.price)
+            body["limitPrice"] = vendor.number(change.price)
         if change.trigger_price is not None:
-            body["stopPrice"] = wire.number(change.trigger_price)
+            body["stopPrice"] = vendor.number(change.trigger_price)
         return self._write("PATCH", "modify_order", body)
 
     def cancel_order(self, order_id: str) -> OrderAck:
@@ -302,7 +306,7 @@ class FyersAdapter(BrokerAdapter):
             }
 
         def parse(response):
-            body = wire.envelope(response, endpoint, login=not signed)
+            body = vendor.envelope(response, endpoint, login=not signed)
             try:
                 return read(body)
             except BadResponse as error:  # raised by a mapper that did not know the endpoint

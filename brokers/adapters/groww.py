@@ -17,7 +17,8 @@ from datetime import time
 
 from django.utils import timezone
 
-from brokers.adapters import _groww_parse as wire
+from brokers.adapters import _groww_parse as vendor
+from brokers.adapters import wire
 from brokers.adapters.base import (
     AuthError,
     BadResponse,
@@ -65,7 +66,7 @@ class GrowwAdapter(BrokerAdapter):
         login_kind=LoginKind.API_KEY,
         supports_refresh=False,
         token_expiry_rule="06:00 IST every day",
-        order_types=frozenset(wire.ORDER_TYPES.values()),
+        order_types=frozenset(vendor.ORDER_TYPES.values()),
         products=frozenset({Product.CNC, Product.MIS, Product.NRML, Product.MTF}),
         exchanges=frozenset({"NSE", "BSE", "NFO", "BFO"}),
         # Introduction, rate limits per type (the per-minute caps are lower: 250/300/500).
@@ -91,7 +92,7 @@ class GrowwAdapter(BrokerAdapter):
             "POST",
             "/v1/token/api/access",
             endpoint="token/api/access",
-            build=wire.token,
+            build=vendor.token,
             kind=CallKind.AUTH,
             bearer=self.app.api_key,
             json=body,
@@ -104,17 +105,17 @@ class GrowwAdapter(BrokerAdapter):
 
     # --- Reads: User, Margin, Portfolio ---------------------------------------------------
     def profile(self) -> Profile:
-        return self._call("GET", "/v1/user/detail", endpoint="user/detail", build=wire.profile)
+        return self._call("GET", "/v1/user/detail", endpoint="user/detail", build=vendor.profile)
 
     def funds(self) -> Funds:
-        return self._call("GET", "/v1/margins/detail/user", endpoint="margins", build=wire.funds)
+        return self._call("GET", "/v1/margins/detail/user", endpoint="margins", build=vendor.funds)
 
     def holdings(self) -> list[Holding]:
-        return self._call("GET", "/v1/holdings/user", endpoint="holdings", build=wire.holdings)
+        return self._call("GET", "/v1/holdings/user", endpoint="holdings", build=vendor.holdings)
 
     def positions(self) -> list[Position]:
         # No segment: every segment's positions (the SDK makes it optional).
-        return self._call("GET", "/v1/positions/user", endpoint="positions", build=wire.positions)
+        return self._call("GET", "/v1/positions/user", endpoint="positions", build=vendor.positions)
 
     # --- Orders: the order book is paged from page 0 ----------------------------------------
     def orders(self) -> list[Order]:
@@ -124,7 +125,7 @@ class GrowwAdapter(BrokerAdapter):
                 "GET",
                 "/v1/order/list",
                 endpoint="order/list",
-                build=lambda p: [wire.order(row) for row in p["order_list"]],
+                build=lambda p: [vendor.order(row) for row in p["order_list"]],
                 params={"page": page, "page_size": PAGE_SIZE},
             )
             found.update((o.order_id, o) for o in rows)
@@ -143,9 +144,9 @@ class GrowwAdapter(BrokerAdapter):
                     "GET",
                     f"/v1/order/trades/{order.order_id}",
                     endpoint="order/trades",
-                    build=lambda p: [wire.trade(row) for row in p["trade_list"]],
+                    build=lambda p: [vendor.trade(row) for row in p["trade_list"]],
                     params={
-                        "segment": wire.segment(order.exchange),
+                        "segment": vendor.segment(order.exchange),
                         "page": page,
                         "page_size": TRADE_PAGE_SIZE,
                     },
@@ -159,8 +160,8 @@ class GrowwAdapter(BrokerAdapter):
     def quotes(self, instruments: list[InstrumentRef]) -> dict[InstrumentRef, Quote]:
         by_segment: dict[str, dict[str, InstrumentRef]] = {}
         for ref in instruments:
-            exchange, segment = wire.exchange_segment(ref.exchange, "live-data/ltp")
-            by_segment.setdefault(segment, {})[f"{exchange}_{wire.plain(ref.symbol)}"] = ref
+            exchange, segment = vendor.exchange_segment(ref.exchange, "live-data/ltp")
+            by_segment.setdefault(segment, {})[f"{exchange}_{vendor.plain(ref.symbol)}"] = ref
         quotes: dict[InstrumentRef, Quote] = {}
         for segment, refs in by_segment.items():
             keys = list(refs)
@@ -171,21 +172,21 @@ class GrowwAdapter(BrokerAdapter):
                     "GET",
                     "/v1/live-data/ltp",
                     endpoint="live-data/ltp",
-                    build=wire.ltp,
+                    build=vendor.ltp,
                     params=params,
                 )
                 closes = self._call(
                     "GET",
                     "/v1/live-data/ohlc",
                     endpoint="live-data/ohlc",
-                    build=wire.closes,
+                    build=vendor.closes,
                     params=params,
                 )
                 for key in keys[start : start + BATCH]:
                     if last.get(key) is not None:
                         ref = refs[key]
                         quotes[ref] = Quote(
-                            ref.exchange, wire.plain(ref.symbol), last[key], closes.get(key)
+                            ref.exchange, vendor.plain(ref.symbol), last[key], closes.get(key)
                         )
         return quotes
 
@@ -202,7 +203,7 @@ class GrowwAdapter(BrokerAdapter):
 
     # --- Writes: Orders ---------------------------------------------------------------------
     def place_order(self, order: OrderRequest) -> OrderAck:
-        exchange, segment = wire.exchange_segment(order.exchange, "order/create")
+        exchange, segment = vendor.exchange_segment(order.exchange, "order/create")
         # Our tag travels as order_reference_id (required, unique: GA007 on reuse).
         tag = order.tag or secrets.token_hex(8)
         if not REFERENCE_ID.fullmatch(tag) or tag.count("-") > 2:
@@ -212,17 +213,17 @@ class GrowwAdapter(BrokerAdapter):
                 endpoint="order/create",
             )
         body = {
-            "trading_symbol": wire.plain(order.symbol),
+            "trading_symbol": vendor.plain(order.symbol),
             "quantity": order.quantity,
-            "price": wire.number(order.price if order.order_type in wire.PRICED else None),
-            "trigger_price": wire.number(
-                order.trigger_price if order.order_type in wire.TRIGGERED else None
+            "price": vendor.number(order.price if order.order_type in vendor.PRICED else None),
+            "trigger_price": vendor.number(
+                order.trigger_price if order.order_type in vendor.TRIGGERED else None
             ),
             "validity": order.validity.value,
             "exchange": exchange,
             "segment": segment,
             "product": order.product.value,
-            "order_type": wire.WIRE_ORDER_TYPES[order.order_type],
+            "order_type": vendor.WIRE_ORDER_TYPES[order.order_type],
             "transaction_type": order.side.value,
             "order_reference_id": tag,
         }
@@ -242,17 +243,17 @@ class GrowwAdapter(BrokerAdapter):
         trigger = current.trigger_price if change.trigger_price is None else change.trigger_price
         body = {
             "groww_order_id": change.order_id,
-            "segment": wire.segment(current.exchange),
-            "order_type": wire.WIRE_ORDER_TYPES[order_type],
+            "segment": vendor.segment(current.exchange),
+            "order_type": vendor.WIRE_ORDER_TYPES[order_type],
             "quantity": change.quantity or current.quantity,
-            "price": wire.number(price if order_type in wire.PRICED else None),
-            "trigger_price": wire.number(trigger if order_type in wire.TRIGGERED else None),
+            "price": vendor.number(price if order_type in vendor.PRICED else None),
+            "trigger_price": vendor.number(trigger if order_type in vendor.TRIGGERED else None),
         }
         return self._order_write("/v1/order/modify", "order/modify", body)
 
     def cancel_order(self, order_id: str) -> OrderAck:
         current = self._order_by_id(order_id, "order/cancel")
-        body = {"groww_order_id": order_id, "segment": wire.segment(current.exchange)}
+        body = {"groww_order_id": order_id, "segment": vendor.segment(current.exchange)}
         return self._order_write("/v1/order/cancel", "order/cancel", body)
 
     # --- Plumbing -----------------------------------------------------------------------------
@@ -269,7 +270,7 @@ class GrowwAdapter(BrokerAdapter):
             "POST",
             path,
             endpoint=endpoint,
-            build=lambda payload: wire.ack(payload, endpoint),
+            build=lambda payload: vendor.ack(payload, endpoint),
             kind=CallKind.ORDER,
             json=body,
         )
@@ -327,8 +328,7 @@ def _raise_for_response(response, error: dict, endpoint: str, kind: CallKind):
     message = str(error.get("message") or error.get("displayMessage") or f"HTTP {status}")[:200]
     where = {"broker": BROKER, "endpoint": endpoint, "code": code or str(status)}
     if status == 429:
-        retry = response.headers.get("Retry-After", "")
-        raise RateLimited(message, retry_after=float(retry) if retry.isdigit() else 1.0, **where)
+        raise RateLimited(message, retry_after=wire.retry_after(response), **where)
     if status >= 500 or code in ("GA000", "GA003"):
         if "maintenance" in message.lower():
             raise Maintenance(message, **where)
@@ -352,14 +352,14 @@ def _master(response) -> list[Instrument]:
         _payload(response, "instruments", CallKind.READ)
     text = response.content.decode("utf-8-sig")
     reader = csv.DictReader(io.StringIO(text), skipinitialspace=True)
-    missing = wire.MASTER_COLUMNS - {c.strip() for c in reader.fieldnames or ()}
+    missing = vendor.MASTER_COLUMNS - {c.strip() for c in reader.fieldnames or ()}
     if missing:
         raise BadResponse(
             f"instrument master lacks {', '.join(sorted(missing))}",
             broker=BROKER,
             endpoint="instruments",
         )
-    instruments = [wire.instrument(row) for row in reader]
+    instruments = [vendor.instrument(row) for row in reader]
     if not instruments:
         raise BadResponse("instrument master is empty", broker=BROKER, endpoint="instruments")
     return instruments

@@ -16,7 +16,8 @@ from datetime import time
 from django.core.cache import cache
 from django.utils import timezone
 
-from brokers.adapters import _iifl_parse as wire
+from brokers.adapters import _iifl_master as master
+from brokers.adapters import _iifl_parse as vendor
 from brokers.adapters.base import (
     AuthError,
     BrokerAdapter,
@@ -57,14 +58,14 @@ ORDERS = "/interactive/orders"
 
 
 class IiflAdapter(BrokerAdapter):
-    key = wire.BROKER
+    key = vendor.BROKER
     capabilities = Capabilities(
         login_kind=LoginKind.CREDENTIALS,
         supports_refresh=False,
         token_expiry_rule="00:00 IST after login, both sessions (UNCONFIRMED: one trading day)",
         order_types=frozenset(OrderType),
         products=frozenset({Product.CNC, Product.MIS, Product.NRML}),
-        exchanges=frozenset(wire.SEGMENTS),
+        exchanges=frozenset(vendor.SEGMENTS),
         # §5: IIFL publishes no limits (UNCONFIRMED); modest caps per API.
         rate_limits={"default": 5.0, "order": 10.0, "marketdata": 2.0},
         has_logout=True,
@@ -102,7 +103,7 @@ class IiflAdapter(BrokerAdapter):
 
     def _login(self, path: str, endpoint: str, key: str, secret: str):
         def parse(payload):
-            found = wire.login(payload)
+            found = vendor.login(payload)
             self.http.add_secrets(found[0])
             return found
 
@@ -122,7 +123,7 @@ class IiflAdapter(BrokerAdapter):
                     "DELETE",
                     path,
                     endpoint,
-                    wire.ignore,
+                    vendor.ignore,
                     kind=CallKind.AUTH,
                     token=token,
                     params=params,
@@ -133,15 +134,15 @@ class IiflAdapter(BrokerAdapter):
     # --- §4 reads --------------------------------------------------------------------------
     def profile(self) -> Profile:
         """§4 Profile: GET /interactive/user/profile."""
-        return self._read("/interactive/user/profile", "user/profile", wire.profile)
+        return self._read("/interactive/user/profile", "user/profile", vendor.profile)
 
     def funds(self) -> Funds:
         """§4 Funds: GET /interactive/user/balance, BalanceList[0].limitObject.RMSSubLimits."""
-        return self._read("/interactive/user/balance", "user/balance", wire.funds)
+        return self._read("/interactive/user/balance", "user/balance", vendor.funds)
 
     def holdings(self) -> list[Holding]:
         """§4 Holdings: GET /interactive/portfolio/holdings, keyed by ISIN, no symbol, no price."""
-        rows = self._read("/interactive/portfolio/holdings", "holdings", wire.holdings, empty={})
+        rows = self._read("/interactive/portfolio/holdings", "holdings", vendor.holdings, empty={})
         names = self._names([(segment, h.instrument_id) for segment, h in rows])
         named = []
         for segment, holding in rows:
@@ -160,22 +161,22 @@ class IiflAdapter(BrokerAdapter):
         rows = self._read(
             "/interactive/portfolio/positions",
             "positions",
-            wire.positions,
+            vendor.positions,
             empty={},
             params={"dayOrNet": "NetWise"},
         )
         # Cash rows carry a usable TradingSymbol; derivative ones take the exchange's symbol.
-        names = self._names([(s, p.instrument_id) for s, p in rows if s not in wire.CASH])
+        names = self._names([(s, p.instrument_id) for s, p in rows if s not in vendor.CASH])
         return [replace(p, symbol=names.get((s, p.instrument_id), (p.symbol,))[0]) for s, p in rows]
 
     def orders(self) -> list[Order]:
         """§4 Order book: GET /interactive/orders; empty is HTTP 400 (gotcha 7)."""
-        return self._named(self._read(ORDERS, "orders", wire.orders, empty=[]))
+        return self._named(self._read(ORDERS, "orders", vendor.orders, empty=[]))
 
     def trades(self) -> list[Trade]:
         """§4 Trade book: GET /interactive/orders/trades."""
         return self._named(
-            self._read("/interactive/orders/trades", "trades", wire.trades, empty=[])
+            self._read("/interactive/orders/trades", "trades", vendor.trades, empty=[])
         )
 
     def quotes(self, instruments: list[InstrumentRef]) -> dict[InstrumentRef, Quote]:
@@ -185,7 +186,7 @@ class IiflAdapter(BrokerAdapter):
         for ref in instruments:
             segment = self._segment(ref.exchange, "instruments/quotes")
             instrument = ref.instrument_id or self._instrument_id(segment, ref.symbol, "quotes")
-            wanted[(wire.SEGMENT_NUMBERS[segment], self._numeric(instrument, "quotes"))] = ref
+            wanted[(vendor.SEGMENT_NUMBERS[segment], self._numeric(instrument, "quotes"))] = ref
         keys, found = list(wanted), {}
         for start in range(0, len(keys), QUOTE_BATCH):
             body = {
@@ -200,7 +201,7 @@ class IiflAdapter(BrokerAdapter):
                 "POST",
                 "/apimarketdata/instruments/quotes",
                 "instruments/quotes",
-                wire.touchlines,
+                vendor.touchlines,
                 bucket="marketdata",
                 token=token,
                 json=body,
@@ -213,7 +214,7 @@ class IiflAdapter(BrokerAdapter):
 
     def instruments(self) -> list[Instrument]:
         """§4 Instrument master: every segment in one POST; empty or corrupt is BadResponse."""
-        return self._master(list(wire.SEGMENT_NUMBERS), "instruments/master", wire.instruments)
+        return self._master(list(vendor.SEGMENT_NUMBERS), "instruments/master", master.instruments)
 
     # --- §4 writes -------------------------------------------------------------------------
     def place_order(self, order: OrderRequest) -> OrderAck:
@@ -232,19 +233,19 @@ class IiflAdapter(BrokerAdapter):
             "exchangeSegment": segment,
             "exchangeInstrumentID": self._numeric(instrument, "place order"),
             "productType": order.product.value,
-            "orderType": wire.ORDER_TYPES[order.order_type],
+            "orderType": vendor.ORDER_TYPES[order.order_type],
             "orderSide": order.side.value,
             "timeInForce": order.validity.value,
             "disclosedQuantity": 0,
             "orderQuantity": order.quantity,
-            "limitPrice": wire.wire_price(order.price),
-            "stopPrice": wire.wire_price(order.trigger_price),
+            "limitPrice": vendor.wire_price(order.price),
+            "stopPrice": vendor.wire_price(order.trigger_price),
             "orderUniqueIdentifier": order.tag,
             "apiOrderSource": "",
             **self._client(),
         }
         try:
-            return self._write("POST", "place order", wire.ack, json=body)
+            return self._write("POST", "place order", vendor.ack, json=body)
         except OrderStateUnknown as error:
             error.tag = order.tag
             raise
@@ -253,7 +254,7 @@ class IiflAdapter(BrokerAdapter):
         """PUT /interactive/orders with every modified* field (gotcha 12): unchanged ones are
         read from the order's history first."""
         current = self._current(change.order_id)
-        order_type = wire.ORDER_TYPES[change.order_type] if change.order_type else None
+        order_type = vendor.ORDER_TYPES[change.order_type] if change.order_type else None
         order_type = order_type or current["order_type"]
         limit = change.price if change.price is not None else current["price"]
         stop = change.trigger_price if change.trigger_price is not None else current["stop"]
@@ -264,13 +265,13 @@ class IiflAdapter(BrokerAdapter):
             "modifiedOrderType": order_type,
             "modifiedOrderQuantity": change.quantity or current["quantity"],
             "modifiedDisclosedQuantity": current["disclosed"],
-            "modifiedLimitPrice": 0 if order_type.endswith("MARKET") else wire.wire_price(limit),
-            "modifiedStopPrice": wire.wire_price(stop) if order_type.startswith("STOP") else 0,
+            "modifiedLimitPrice": 0 if order_type.endswith("MARKET") else vendor.wire_price(limit),
+            "modifiedStopPrice": vendor.wire_price(stop) if order_type.startswith("STOP") else 0,
             "modifiedTimeInForce": validity,
             "orderUniqueIdentifier": current["tag"],
             **self._client(),
         }
-        return self._write("PUT", "modify order", wire.ack, json=body)
+        return self._write("PUT", "modify order", vendor.ack, json=body)
 
     def cancel_order(self, order_id: str) -> OrderAck:
         """DELETE /interactive/orders?appOrderID=&orderUniqueIdentifier= (query, not body)."""
@@ -280,7 +281,7 @@ class IiflAdapter(BrokerAdapter):
             "orderUniqueIdentifier": current["tag"],
             **self._client(),
         }
-        return self._write("DELETE", "cancel order", wire.ack, params=params)
+        return self._write("DELETE", "cancel order", vendor.ack, params=params)
 
     # --- plumbing --------------------------------------------------------------------------
     def _call(
@@ -297,7 +298,7 @@ class IiflAdapter(BrokerAdapter):
         **kwargs,
     ):
         def parse_response(response):
-            return parse(wire.result(response, endpoint=endpoint, kind=kind, empty=empty))
+            return parse(vendor.result(response, endpoint=endpoint, kind=kind, empty=empty))
 
         return self.http.call(
             method,
@@ -323,7 +324,7 @@ class IiflAdapter(BrokerAdapter):
     def _current(self, order_id: str) -> dict:
         """GET /interactive/orders?appOrderID=: the order's latest state (§4 Order history)."""
         params = {"appOrderID": self._numeric(order_id, "order history")}
-        current = self._read(ORDERS, "order history", wire.modifiable, empty=[], params=params)
+        current = self._read(ORDERS, "order history", vendor.modifiable, empty=[], params=params)
         if current is None:
             raise InvalidRequest(f"no order {order_id}", broker=self.key, endpoint="order history")
         return current
@@ -345,14 +346,14 @@ class IiflAdapter(BrokerAdapter):
 
     def _segment(self, exchange: str, endpoint: str) -> str:
         try:
-            return wire.SEGMENTS[exchange.upper()]
+            return vendor.SEGMENTS[exchange.upper()]
         except KeyError:
             raise InvalidRequest(
                 f"no exchange {exchange!r}", broker=self.key, endpoint=endpoint
             ) from None
 
     def _numeric(self, value, endpoint: str) -> int:
-        """XTS ids (exchange instrument id, AppOrderID) are integers on the wire."""
+        """XTS ids (exchange instrument id, AppOrderID) are integers on the vendor."""
         if not (str(value).isascii() and str(value).isdigit()):
             raise InvalidRequest(f"not an XTS id: {value!r}", broker=self.key, endpoint=endpoint)
         return int(value)
@@ -371,7 +372,7 @@ class IiflAdapter(BrokerAdapter):
         key = f"iifl:master:{where}"
         found = cache.get(key)
         if found is None:
-            found = self._master([segment], "instruments/master", wire.directory)
+            found = self._master([segment], "instruments/master", master.directory)
             expires = next_ist(MASTER_REFRESH, after=timezone.now()) - timezone.now()
             cache.set(key, found, max(int(expires.total_seconds()), 60))
         return found
@@ -392,7 +393,7 @@ class IiflAdapter(BrokerAdapter):
         ]
 
     def _instrument_id(self, segment: str, symbol: str, endpoint: str) -> str:
-        found = self._directory(segment)["symbols"].get(wire.plain(symbol))
+        found = self._directory(segment)["symbols"].get(vendor.plain(symbol))
         if not found:
             message = f"unknown symbol {symbol!r} in {segment}"
             raise InvalidRequest(message, broker=self.key, endpoint=endpoint)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from oauthlib.oauth2 import WebApplicationClient
 
 from brokers.adapters import _upstox_parse as vendor
+from brokers.adapters import wire
 from brokers.adapters.base import (
     AuthError,
     BadResponse,
@@ -198,12 +199,12 @@ class UpstoxAdapter(BrokerAdapter):
             "quantity": order.quantity,
             "product": vendor.PRODUCT_CODES[order.product],
             "validity": order.validity.value,
-            "price": vendor.wire(order.price) if priced else 0,
+            "price": wire.json_number(order.price) if priced else 0,
             "instrument_token": self._instrument_key(order, path),
             "order_type": order.order_type.value,
             "transaction_type": order.side.value,
             "disclosed_quantity": 0,
-            "trigger_price": vendor.wire(order.trigger_price),
+            "trigger_price": wire.json_number(order.trigger_price),
             "is_amo": False,
             "slice": False,  # one order id back, so one tag is one order
         }
@@ -237,9 +238,9 @@ class UpstoxAdapter(BrokerAdapter):
         body = {
             "order_id": change.order_id,
             "validity": (change.validity or Validity.DAY).value,
-            "price": vendor.wire(price),
+            "price": wire.json_number(price),
             "order_type": order_type.value,
-            "trigger_price": vendor.wire(trigger),
+            "trigger_price": wire.json_number(trigger),
         }
         if change.quantity is not None:
             body["quantity"] = change.quantity
@@ -353,8 +354,7 @@ def _raise_for_response(response, body, *, endpoint: str, kind: CallKind) -> Bro
         return TokenExpired(message, **where)
     if code in RATE_CODES or status == 429:
         # No Retry-After is documented; the caps are per second.
-        retry = response.headers.get("Retry-After", "")
-        return RateLimited(message, retry_after=float(retry) if retry.isdigit() else 1.0, **where)
+        return RateLimited(message, retry_after=wire.retry_after(response), **where)
     if code in CLOSED_CODES:
         return Maintenance(message, until=next_ist(SERVICE_OPENS_AT), **where)
     if status == 503:  # Error Codes: "temporarily offline for maintenance"

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import time
 from urllib.parse import urlencode
 
-from brokers.adapters import _zerodha_parse as wire
+from brokers.adapters import _zerodha_parse as vendor
 from brokers.adapters.base import (
     AuthError,
     BrokerAdapter,
@@ -89,7 +89,7 @@ class ZerodhaAdapter(BrokerAdapter):
             endpoint="session/token",
             kind=CallKind.AUTH,
             login=True,
-            shape=wire.session,
+            shape=vendor.session,
             data=form,
         )
         self.http.add_secrets(*session.values())
@@ -110,14 +110,16 @@ class ZerodhaAdapter(BrokerAdapter):
 
     # --- Reads (§4) ---------------------------------------------------------------------
     def profile(self) -> Profile:
-        return self._call("GET", "/user/profile", endpoint="user/profile", shape=wire.profile)
+        return self._call("GET", "/user/profile", endpoint="user/profile", shape=vendor.profile)
 
     def funds(self) -> Funds:
-        return self._call("GET", "/user/margins/equity", endpoint="user/margins", shape=wire.funds)
+        return self._call(
+            "GET", "/user/margins/equity", endpoint="user/margins", shape=vendor.funds
+        )
 
     def holdings(self) -> list[Holding]:
         return self._call(
-            "GET", "/portfolio/holdings", endpoint="portfolio/holdings", shape=_rows(wire.holding)
+            "GET", "/portfolio/holdings", endpoint="portfolio/holdings", shape=_rows(vendor.holding)
         )
 
     def positions(self) -> list[Position]:
@@ -126,14 +128,14 @@ class ZerodhaAdapter(BrokerAdapter):
             "GET",
             "/portfolio/positions",
             endpoint="portfolio/positions",
-            shape=lambda data: [wire.position(row) for row in data["net"]],
+            shape=lambda data: [vendor.position(row) for row in data["net"]],
         )
 
     def orders(self) -> list[Order]:
-        return self._call("GET", "/orders", endpoint="orders", shape=_rows(wire.order))
+        return self._call("GET", "/orders", endpoint="orders", shape=_rows(vendor.order))
 
     def trades(self) -> list[Trade]:
-        return self._call("GET", "/trades", endpoint="trades", shape=_rows(wire.trade))
+        return self._call("GET", "/trades", endpoint="trades", shape=_rows(vendor.trade))
 
     def quotes(self, instruments: list[InstrumentRef]) -> dict[InstrumentRef, Quote]:
         # /quote/ohlc carries last_price and ohlc.close, the previous session's close (§4);
@@ -147,14 +149,14 @@ class ZerodhaAdapter(BrokerAdapter):
                 "/quote/ohlc",
                 endpoint="quote/ohlc",
                 bucket="quote",
-                shape=lambda data, batch=batch: wire.quotes(data, {k: refs[k] for k in batch}),
+                shape=lambda data, batch=batch: vendor.quotes(data, {k: refs[k] for k in batch}),
                 params={"i": batch},
             )
         return quotes
 
     def instruments(self) -> list[Instrument]:
         # §4, §8.10: the whole master as gzipped CSV, behind the same auth headers.
-        return self._call("GET", "/instruments", endpoint="instruments", parse=wire.instruments)
+        return self._call("GET", "/instruments", endpoint="instruments", parse=vendor.instruments)
 
     # --- Writes (§4, §6) ----------------------------------------------------------------
     def place_order(self, order: OrderRequest) -> OrderAck:
@@ -224,7 +226,7 @@ class ZerodhaAdapter(BrokerAdapter):
         kind: CallKind = CallKind.READ,
         bucket: str = "",
         login: bool = False,
-        parse=wire.data,
+        parse=vendor.data,
         shape=None,
         **kwargs,
     ):
@@ -233,7 +235,7 @@ class ZerodhaAdapter(BrokerAdapter):
         # inside the door, so a missing field or unknown enum becomes BadResponse there; order
         # writes answer only {order_id} (§8.7), hence the default shape.
         headers = {"X-Kite-Version": "3"}
-        shape = shape or (wire.ack if kind is CallKind.ORDER else (lambda data: data))
+        shape = shape or (vendor.ack if kind is CallKind.ORDER else (lambda data: data))
         if not login:
             headers["Authorization"] = f"token {self.app.api_key}:{self._access_token()}"
         return self.http.call(

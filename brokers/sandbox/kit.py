@@ -156,6 +156,76 @@ def find_order(broker: str, account_id: str, order_id: str) -> SandboxOrder | No
     return next((o for o in orders(broker, account_id) if o.order_id == order_id), None)
 
 
+def open_buys_value(
+    broker: str, account_id: str, *, live=("OPEN",), market_at_last: bool = False
+) -> Decimal:
+    """What the account's open buy orders block: their price times quantity. A market order
+    has no price; ``market_at_last`` values it at the last price instead of nothing."""
+    blocked = Decimal(0)
+    for order in orders(broker, account_id):
+        if order.side == "BUY" and order.status in live:
+            price = Decimal(order.price or 0)
+            if not price and market_at_last and order.symbol in universe.SECURITIES:
+                price = universe.SECURITIES[order.symbol].last_price
+            blocked += price * order.quantity
+    return blocked
+
+
+# --- Today's positions ---------------------------------------------------------------------
+@dataclass
+class Leg:
+    """One instrument and product's day: what was bought and sold, and for how much."""
+
+    bought: int = 0
+    paid: Decimal = Decimal(0)
+    sold: int = 0
+    got: Decimal = Decimal(0)
+
+    @property
+    def net(self) -> int:
+        return self.bought - self.sold
+
+    @property
+    def buy_price(self) -> Decimal:
+        return self.paid / self.bought if self.bought else Decimal(0)
+
+    @property
+    def sell_price(self) -> Decimal:
+        return self.got / self.sold if self.sold else Decimal(0)
+
+    @property
+    def average(self) -> Decimal:
+        """The open quantity's price: the buys' for a long, the sells' for a short."""
+        net = self.net
+        return self.buy_price if net > 0 else self.sell_price if net < 0 else Decimal(0)
+
+    @property
+    def realised(self) -> Decimal:
+        return (self.sell_price - self.buy_price) * min(self.bought, self.sold)
+
+    def unrealised(self, last_price: Decimal) -> Decimal:
+        return (last_price - self.average) * self.net
+
+
+def day_book(broker: str, account, *, product=lambda word: word) -> dict[tuple, Leg]:
+    """(symbol, exchange, product) → Leg: the demo account's day (``product`` renames its Kite
+    product words into the broker's) plus every fill the sandbox made today."""
+    book: dict[tuple, Leg] = {}
+    for p in account.positions:
+        leg = book.setdefault((p.symbol, p.exchange, product(p.product)), Leg())
+        leg.bought, leg.paid = leg.bought + p.buy_quantity, leg.paid + p.buy_price * p.buy_quantity
+        leg.sold, leg.got = leg.sold + p.sell_quantity, leg.got + p.sell_price * p.sell_quantity
+    for order in orders(broker, account.account_id):
+        if order.filled_quantity:
+            leg = book.setdefault((order.symbol, order.exchange, order.product), Leg())
+            value = Decimal(order.average_price) * order.filled_quantity
+            if order.side == "BUY":
+                leg.bought, leg.paid = leg.bought + order.filled_quantity, leg.paid + value
+            else:
+                leg.sold, leg.got = leg.sold + order.filled_quantity, leg.got + value
+    return book
+
+
 # --- Faults --------------------------------------------------------------------------------
 @dataclass
 class Faults:
@@ -225,7 +295,13 @@ class ErrorBodies:
         raise NotImplementedError
 
     def unavailable(self) -> HttpResponse:
-        raise NotImplementedError
+        """An outage as most brokers' fronting gateway answers it: HTML, not the API's JSON."""
+        return HttpResponse(
+            "<html><head><title>503 Service Temporarily Unavailable</title></head>"
+            "<body><h1>503 Service Temporarily Unavailable</h1></body></html>",
+            status=503,
+            content_type="text/html",
+        )
 
 
 def apply_faults(broker: str, account_id: str, errors: ErrorBodies) -> HttpResponse | None:
@@ -242,6 +318,14 @@ def apply_faults(broker: str, account_id: str, errors: ErrorBodies) -> HttpRespo
     if faults.error_rate and random.randint(1, 100) <= faults.error_rate:  # noqa: S311
         return errors.server_error()
     return None
+
+
+def gate(broker: str, account_id: str | None, errors: ErrorBodies) -> HttpResponse | None:
+    """What stops a call before the broker's own checks: a token that opened no account gets
+    the broker's invalid-token body; a live one may still meet an injected fault."""
+    if account_id is None:
+        return errors.token_invalid()
+    return apply_faults(broker, account_id, errors)
 
 
 def lost_reply() -> HttpResponse:

@@ -29,6 +29,10 @@ class Security:
     lot_size: int = 1
     tick_size: Decimal = D("0.05")
 
+    def exchange_token(self, exchange: str) -> str:
+        """The exchange's own id for the listing: NSE's token, or BSE's scrip code."""
+        return self.bse_code if exchange == "BSE" else self.nse_token
+
 
 SECURITIES = {
     s.symbol: s
@@ -245,3 +249,17 @@ def by_token(token: str) -> Security | None:
 
 def by_isin(isin: str) -> Security | None:
     return next((s for s in SECURITIES.values() if s.isin == isin), None)
+
+
+LISTINGS = ("NSE", "BSE")  # the demo market lists its equities on these two only
+
+
+def listed(exchange: str, symbol: str) -> Security | None:
+    return SECURITIES.get(symbol or "") if exchange in LISTINGS else None
+
+
+def by_exchange_token(exchange: str, token) -> Security | None:
+    """The security an exchange id names: NSE's token on NSE, the scrip code on BSE."""
+    if exchange == "NSE":
+        return by_token(str(token))
+    return by_bse_code(str(token)) if exchange == "BSE" else None
