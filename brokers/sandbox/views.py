@@ -18,6 +18,10 @@ def _state():
         {
             "broker": broker,
             "app": demo.DEMO_APPS[broker],
+            # What the demo authenticator app shows right now, for logins that ask a TOTP.
+            "totp": kit.totp(demo.DEMO_APPS[broker]["totp_secret"])
+            if "totp_secret" in demo.DEMO_APPS[broker]
+            else "",
             "accounts": accounts,
             "faults": [
                 (who, faults)

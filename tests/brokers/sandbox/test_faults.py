@@ -1,6 +1,7 @@
 """Faults are set from a page, an API and a command, and refuse bad input clearly."""
 
 import json
+import re
 
 import pytest
 from django.core.management import call_command
@@ -59,6 +60,8 @@ def test_the_api_refuses_an_unknown_broker_or_account(client, db):
 def test_the_page_sets_and_clears_faults(client, db):
     page = client.get(reverse("sandbox:index")).content.decode()
     assert "kitedemo01" in page  # demo apps are published there
+    shown = re.search(r'id="totp-angelone">(\d{6})<', page).group(1)
+    assert kit.totp_valid("JBSWY3DPEHPK3PXP", shown)  # the code a trader types at login
 
     client.post(reverse("sandbox:set_faults"), {"broker": "fyers", "error_rate": "30"})
     assert kit.get_faults("fyers").error_rate == 30
