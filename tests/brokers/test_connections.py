@@ -35,23 +35,29 @@ def demo_app(user, broker, base_url):
     return app
 
 
-def approve_at_broker(url: str, decision: str = "approve") -> dict:
+def approve_at_broker(url: str, decision: str = "approve", account_id: str = "") -> dict:
     """The trader at the broker's (sandbox) login page."""
     page = requests.get(url, timeout=10)
     form = _Form()
     form.feed(page.text)
+    chosen = {"account_id": account_id} if account_id else {}
     answer = requests.post(
-        page.url, data={**form.fields, "decision": decision}, allow_redirects=False, timeout=10
+        page.url,
+        data={**form.fields, **chosen, "decision": decision},
+        allow_redirects=False,
+        timeout=10,
     )
     return dict(parse_qsl(urlsplit(answer.headers["Location"]).query))
 
 
-def connect(user, broker, base_url, *, connection=None, decision="approve"):
-    app = demo_app(user, broker, base_url) if connection is None else connection.app
+def connect(
+    user, broker, base_url, *, connection=None, decision="approve", account_id="", app=None
+):
+    app = app or (demo_app(user, broker, base_url) if connection is None else connection.app)
     started = connections.initiate_connection(
         user=user, app=app, redirect_uri=app.redirect_url, connection=connection
     )
-    params = approve_at_broker(started.authorization_url, decision)
+    params = approve_at_broker(started.authorization_url, decision, account_id)
     state = params.pop("state", "") or started.state
     return connections.complete_connection(user=user, broker=broker, state=state, params=params)
 
@@ -80,6 +86,16 @@ def test_logging_in_again_updates_the_same_connection(trader, sandbox_hosts):
     assert again.connection.pk == first.pk
     assert BrokerConnection.objects.filter(user=trader, broker="zerodha").count() == 1
     assert BrokerConnection.objects.get(pk=first.pk).access_token != old_token
+
+
+def test_two_accounts_at_one_broker_are_two_connections(trader, sandbox_hosts):
+    first = connect(trader, "zerodha", sandbox_hosts, account_id="ZD1234")
+    second = connect(
+        trader, "zerodha", sandbox_hosts, account_id="ZD5678", app=first.connection.app
+    )
+
+    assert {first.connection.account_id, second.connection.account_id} == {"ZD1234", "ZD5678"}
+    assert BrokerConnection.objects.filter(user=trader, broker="zerodha").count() == 2
 
 
 def test_consent_denied_leaves_nothing_behind(trader, sandbox_hosts):
