@@ -29,6 +29,7 @@ class Notification(models.Model):
     dedupe_key = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "notifications"
@@ -37,3 +38,50 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ConnectionHealthQuerySet(models.QuerySet):
+    def due(self, now):
+        return self.filter(next_check_at__lte=now)
+
+
+class ConnectionHealth(models.Model):
+    """What health keeps per connection: its probe schedule, reconnection attempts, the last
+    announced quality, the open incident and the trader's alert preferences.
+
+    The probe interval itself is ``connection_config["healthCheckSeconds"]`` (default 30 s).
+    """
+
+    connection = models.OneToOneField(
+        "brokers.BrokerConnection",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="health_state",
+    )
+    # When the sweep probes next; a claim moves it ahead with a conditional update, so two
+    # overlapping sweeps never probe the same connection.
+    next_check_at = models.DateTimeField()
+    claim = models.UUIDField(null=True, blank=True)
+    # Failed reconnection attempts in a row: the exponent of the backoff.
+    reconnect_attempts = models.PositiveIntegerField(default=0)
+    # The quality last pushed to the trader (health.quality.Quality); a change is announced.
+    quality = models.CharField(max_length=10, blank=True)
+    # Incidents: turning red opens one (one "down" notice), turning green closes it (one
+    # "recovered" notice). Red again soon after a recovery reopens the same incident.
+    incident = models.PositiveIntegerField(default=0)
+    incident_open = models.BooleanField(default=False)
+    incident_closed_at = models.DateTimeField(null=True, blank=True)
+    # Alert preferences, per connection.
+    email_alerts = models.BooleanField(default=True)
+    in_app_alerts = models.BooleanField(default=True)
+    recovery_alerts = models.BooleanField(default=True)
+
+    objects = ConnectionHealthQuerySet.as_manager()
+
+    class Meta:
+        db_table = "connection_health"
+        indexes = [models.Index(fields=["next_check_at"], name="conn_health_next_check")]
+        verbose_name_plural = "connection health"
+
+    def __str__(self) -> str:
+        return f"health of {self.connection_id}"

@@ -1,9 +1,21 @@
+"""Thin tasks: call a service, own the retries."""
+
 from celery import shared_task
 from django.utils import timezone
 
-from health import notices
+from health import notices, probes, retention
 
 
 @shared_task
 def warn_expiring_logins(slot: str) -> int:
     return notices.warn_expiring_logins(now=timezone.now(), slot=slot)
+
+
+@shared_task
+def sweep_connections() -> dict:
+    return probes.sweep()
+
+
+@shared_task
+def summarize_health_logs() -> int:
+    return retention.summarize_old_logs(now=timezone.now())
