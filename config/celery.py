@@ -53,4 +53,23 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=8, minute=45, day_of_week="mon-fri"),
         "args": ("morning",),
     },
+    # Consolidated portfolios move with the market: re-sync every trader's brokers every five
+    # minutes while NSE/BSE trade (09:00-15:55 IST, Mon-Fri), ending on the closing prices.
+    "sync-portfolios": {
+        "task": "portfolio.tasks.sync_all_portfolios",
+        "schedule": crontab(minute="*/5", hour="9-15", day_of_week="mon-fri"),
+    },
+    # Health probes: every 10 s the sweep claims the connections whose check is due (each
+    # has its own interval, 30 s by default) and probes them with bounded concurrency; runs
+    # that overlap never probe a connection twice (conditional-update claims).
+    "sweep-connection-health": {
+        "task": "health.tasks.sweep_connections",
+        "schedule": 10.0,
+    },
+    # Health logs are kept in full for 7 days, then folded into daily summaries: nightly at
+    # 02:30 IST, when no market is open and few traders are about.
+    "summarize-health-logs": {
+        "task": "health.tasks.summarize_health_logs",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from brokers import api as broker_api
 from brokers import views as broker_views
 from config.views import healthz
+from portfolio import api as portfolio_api
 
 admin.site.site_header = "Multi-broker support"
 admin.site.site_title = "Multi-broker support"
@@ -14,12 +15,24 @@ urlpatterns = [
     path("", broker_views.dashboard, name="dashboard"),
     path("accounts/", include("accounts.urls")),
     path("brokers/", include("brokers.urls")),
+    path("portfolio/", include("portfolio.urls")),
+    path("", include("health.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/v1/brokers/connect/initiate", broker_api.InitiateConnectionApi.as_view()),
     path("api/v1/brokers/connect/complete", broker_api.CompleteConnectionApi.as_view()),
     path("api/v1/brokers/connections", broker_api.ConnectionListApi.as_view()),
     path("api/v1/brokers/connections/<uuid:pk>", broker_api.ConnectionDetailApi.as_view()),
+    path(
+        "api/v1/brokers/portfolio/consolidated",
+        portfolio_api.ConsolidatedPortfolioApi.as_view(),
+        name="portfolio-consolidated",
+    ),
+    path(
+        "api/v1/brokers/portfolio/sync",
+        portfolio_api.SyncPortfolioApi.as_view(),
+        name="portfolio-sync",
+    ),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="api-schema"),
     path(
         "api/docs/",

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from portfolio.models import BrokerPositionBreakdown, ConsolidatedPosition
+from portfolio.models import BrokerPositionBreakdown, BrokerSnapshot, ConsolidatedPosition
 
 
 class BreakdownInline(admin.TabularInline):
@@ -11,6 +11,7 @@ class BreakdownInline(admin.TabularInline):
         "connection",
         "broker_symbol",
         "exchange",
+        "product",
         "quantity",
         "average_price",
         "last_price",
@@ -56,6 +57,36 @@ class BrokerPositionBreakdownAdmin(admin.ModelAdmin):
     )
     search_fields = ("broker_symbol", "position__isin", "connection__account_id")
     list_select_related = ("connection",)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BrokerSnapshot)
+class BrokerSnapshotAdmin(admin.ModelAdmin):
+    """Support's view of each connection's last portfolio sync: when it landed, why it failed.
+
+    The payload (holdings and prices, never a token) stays out of the list and the form.
+    """
+
+    list_display = ("connection", "taken_at", "attempted_at", "failed", "error_kind")
+    list_filter = ("error_kind",)
+    search_fields = ("connection__account_id", "connection__user__username", "error")
+    list_select_related = ("connection",)
+    fields = ("connection", "taken_at", "attempted_at", "error_kind", "error", "lines")
+    readonly_fields = fields
+
+    @admin.display(boolean=True)
+    def failed(self, obj):
+        return obj.failed
+
+    @admin.display(description="Lines in the last good snapshot")
+    def lines(self, obj):
+        payload = obj.payload or {}
+        return len(payload.get("holdings") or ()) + len(payload.get("positions") or ())
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False

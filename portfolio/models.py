@@ -35,6 +35,8 @@ class ConsolidatedPosition(models.Model):
         max_length=12, choices=AssetClass.choices, default=AssetClass.EQUITY
     )
     total_quantity = models.BigIntegerField()
+    # Derivatives: units per lot, so quantities can be read as lots.
+    lot_size = models.PositiveIntegerField(default=1)
     average_price = models.DecimalField(**MONEY)
     current_price = models.DecimalField(**MONEY, null=True, blank=True)
     previous_close = models.DecimalField(**MONEY, null=True, blank=True)
@@ -75,6 +77,9 @@ class BrokerPositionBreakdown(models.Model):
     )
     broker_symbol = models.CharField(max_length=100)
     exchange = models.CharField(max_length=10)
+    # "" for a holding, else the position's product (MIS, NRML...): one broker can hold a stock
+    # in its demat account and trade it intraday, under the same symbol.
+    product = models.CharField(max_length=20, blank=True)
     quantity = models.BigIntegerField()
     average_price = models.DecimalField(**MONEY)
     last_price = models.DecimalField(**MONEY, null=True, blank=True)
@@ -85,10 +90,47 @@ class BrokerPositionBreakdown(models.Model):
         db_table = "broker_position_breakdown"
         constraints = [
             models.UniqueConstraint(
-                fields=["position", "connection", "broker_symbol"], name="uniq_breakdown_line"
+                fields=["position", "connection", "exchange", "broker_symbol", "product"],
+                name="uniq_breakdown_line",
             ),
         ]
         indexes = [models.Index(fields=["connection"], name="breakdown_connection")]
 
     def __str__(self) -> str:
         return f"{self.broker_symbol} x {self.quantity} at {self.connection_id}"
+
+
+class BrokerSnapshot(models.Model):
+    """What one connection answered at its last good sync, and how its last attempt went.
+
+    The payload (holdings, positions, quotes, funds and the instrument-master entries they
+    were keyed with) lets the consolidated portfolio be rebuilt without calling the broker
+    again, e.g. when another connection is removed. No token or secret is ever part of it.
+    """
+
+    connection = models.OneToOneField(
+        BrokerConnection,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="portfolio_snapshot",
+    )
+    taken_at = models.DateTimeField(null=True, blank=True)  # the last good snapshot
+    payload = models.JSONField(default=dict, blank=True)
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    # Why the last attempt failed, for the trader ("" when it landed); secrets already redacted.
+    error = models.TextField(blank=True)
+    error_kind = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        db_table = "portfolio_broker_snapshots"
+
+    def __str__(self) -> str:
+        return f"snapshot of {self.connection_id}"
+
+    @property
+    def failed(self) -> bool:
+        """The newest attempt failed (a good snapshot, if any, is older)."""
+        return bool(self.error) and (
+            self.taken_at is None
+            or (self.attempted_at is not None and self.attempted_at > self.taken_at)
+        )

@@ -1,0 +1,93 @@
+"""CPU time of the pure aggregation: 7 brokers x 1,000 positions each → one portfolio. Goal ≤ 20 ms.
+
+1,000 instruments, each held at all seven brokers, each broker spelling it its own way (Kite
+RELIANCE + ISIN, Upstox NSE_EQ|<ISIN>, Fyers BSE:<SYM>-A, Angel One <SYM>-EQ + token, Groww
+plain, Dhan security id only, IIFL <SYM>-EQ + token), with a master entry for the ones that
+name no ISIN — so every line goes through symbol normalization and the ISIN join, as in a
+real sync. Half the brokers' lines carry prices, the rest get them from quotes. The input is
+built once; only ``consolidate()`` is timed (process CPU time, several runs, the best and the
+median reported; the very first run, which reads every spelling once, is shown apart), next
+to a reference loop that says how fast the host runs Python just then.
+"""
+
+import statistics
+import time
+import timeit
+from decimal import Decimal
+
+from brokers.adapters.base import Funds, Holding, InstrumentRef, Quote
+from portfolio import normalize
+from portfolio.aggregate import BrokerPortfolio, consolidate
+from portfolio.normalize import InstrumentBook, MasterEntry
+
+INSTRUMENTS = 1000
+RUNS = 15
+
+
+def instruments() -> list[tuple[str, str, str, Decimal, Decimal]]:
+    found = []
+    for n in range(INSTRUMENTS):
+        symbol = f"SYM{n:04d}"
+        isin = f"INE{n:06d}01{n % 10}"
+        price = Decimal(100 + n) + Decimal("0.05") * (n % 20)
+        found.append((symbol, isin, str(10_000 + n), price, price - Decimal("1.25")))
+    return found
+
+
+def portfolios() -> tuple[list[BrokerPortfolio], InstrumentBook]:
+    book = InstrumentBook()
+    rows: dict[str, list] = {broker: [] for broker in ("z", "u", "f", "a", "g", "d", "i")}
+    quotes: dict[str, dict] = {broker: {} for broker in rows}
+    for symbol, isin, token, last, close in instruments():
+        avg = last - Decimal("7.5")
+        rows["z"].append(Holding("NSE", symbol, 10, avg, isin, last, close, symbol, token))
+        rows["u"].append(Holding("NSE", "", 5, avg, "", last, close, "", f"NSE_EQ|{isin}"))
+        fyers = Holding("BSE", f"BSE:{symbol}-A", 4, avg, "", last, None, f"BSE:{symbol}-A")
+        rows["f"].append(fyers)
+        rows["a"].append(Holding("NSE", f"{symbol}-EQ", 3, avg, "", None, None, "", token))
+        rows["g"].append(Holding("NSE", symbol, 2, avg, isin))
+        rows["d"].append(Holding("NSE", "", 7, avg, "", last, None, "", token))
+        rows["i"].append(Holding("NSE", f"{symbol}-EQ", 1, avg, isin, None, None, "", token))
+        for broker in ("a", "d", "i"):
+            book.by_id[(broker, token)] = MasterEntry("NSE", symbol, isin, symbol.title(), 1)
+        book.by_symbol[("f", "BSE", symbol)] = MasterEntry("BSE", symbol, isin, "", 1)
+        for broker, line in (("g", rows["g"][-1]), ("i", rows["i"][-1]), ("a", rows["a"][-1])):
+            ref = InstrumentRef(line.exchange, line.symbol, line.instrument_id)
+            quotes[broker][ref] = Quote(line.exchange, line.symbol, last, close)
+        ref = InstrumentRef(fyers.exchange, fyers.symbol, fyers.instrument_id)
+        quotes["f"][ref] = Quote("BSE", symbol, last, close)
+    built = [
+        BrokerPortfolio(
+            connection_id=f"conn-{broker}",
+            broker=broker,
+            holdings=lines,
+            quotes=quotes[broker],
+            funds=Funds(available=Decimal("100000.00")),
+        )
+        for broker, lines in rows.items()
+    ]
+    return built, book
+
+
+def run() -> None:
+    built, book = portfolios()
+    normalize._SPELLINGS.clear()  # the first run reads every spelling; later syncs recall them
+    started = time.process_time()
+    consolidate(built, book=book)
+    first = (time.process_time() - started) * 1000
+    samples = []
+    for _ in range(RUNS):
+        started = time.process_time()
+        result = consolidate(built, book=book)
+        samples.append((time.process_time() - started) * 1000)
+    lines = sum(len(p.holdings) for p in built)
+    print(f"   input: {len(built)} brokers x {INSTRUMENTS} positions = {lines} broker lines")
+    print(f"   output: {len(result.lines)} consolidated lines, total {result.total_value}")
+    print(f"   first run, every spelling new: {first:.1f} ms")
+    print(
+        f"   consolidate() CPU time over {RUNS} runs: best {min(samples):.1f} ms, "
+        f"median {statistics.median(samples):.1f} ms (goal ≤ 20 ms)"
+    )
+    # How fast this host runs Python just then, so runs on different (or busy) hosts compare.
+    loop = min(timeit.repeat("sum(range(1000))", number=1000, repeat=5)) * 1000
+    print(f"   this machine, now: sum(range(1000)) takes {loop:.1f} µs")

@@ -1,0 +1,366 @@
+"""Per-broker portfolios → one consolidated portfolio. A pure function: no database, no clock.
+
+``consolidate(portfolios, book=...)`` joins every holding and open position of every broker by
+instrument key (``normalize``: the ISIN where one is known, so NSE and BSE listings are one
+line; ``EXCHANGE:SYMBOL`` for contracts and for what cannot be joined) and computes, in
+``Decimal`` throughout (rounding is for whoever presents the numbers):
+
+- per line: total quantity, weighted average price (total cost / total quantity), one current
+  price, total cost, current value, unrealized P&L and %, day change against the previous
+  close and %, and the per-broker lines (quantity, average price, value at the line's price);
+- the broker breakdown (value, cash and share of the total per connection), the asset
+  allocation (equity, ETF, mutual fund, derivatives, commodity, currency, and cash: each
+  broker's available funds), and the day's realized P&L from positions, closed ones too
+  (these sums are ``totals.summarize``, the last step of this function).
+
+The current-price rule (one price per line). Among the broker lines that report a positive
+last price, the price is taken from:
+
+1. the primary listing: NSE, then BSE, then any other exchange;
+2. on that listing, a quote fetched in this sync before a price that came inside the
+   holdings or positions answer;
+3. then the broker line with the largest quantity, then the broker key (so the choice never
+   depends on the order the brokers answered in).
+
+Every broker line of the consolidated line is valued at that one price, so the per-broker
+values add up to the line's value. The previous close comes from the same listing as the
+price, by the same order; if that listing has no close, the line has no day change (flagged).
+
+Bad input never raises and never bends a total silently. A broker line whose quantity is not
+a whole number, or negative for a holding, or zero, is shown flagged and left out of its line;
+a price that cannot be read is treated as missing (flagged); a price sent as text is read and
+flagged; a line without any price is left out of the totals, and the portfolio says so; a line
+without a previous close is left out of the day change, and the portfolio says so too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from brokers.adapters.base import Funds, Holding, InstrumentRef, Position, Quote
+from portfolio.normalize import (
+    LISTING_ORDER,
+    Identity,
+    InstrumentBook,
+    flag,
+    identify,
+    positive,
+    read_amount,
+    read_line,
+)
+from portfolio.totals import Consolidated, summarize
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+CONTRACT_CLASSES = {"MCX": "COMMODITY", "NCDEX": "COMMODITY", "CDS": "CURRENCY", "BCD": "CURRENCY"}
+
+
+@dataclass(slots=True)
+class BrokerPortfolio:
+    """What one connection answered in one sync (the aggregator's input)."""
+
+    connection_id: str
+    broker: str
+    account_id: str = ""
+    label: str = ""
+    holdings: Sequence[Holding] = ()
+    positions: Sequence[Position] = ()
+    quotes: Mapping[InstrumentRef, Quote] = field(default_factory=dict)
+    funds: Funds | None = None
+    notes: Sequence[str] = ()  # e.g. "quotes unavailable: ...", shown with the portfolio
+
+
+@dataclass(slots=True)
+class BrokerLine:
+    identity: Identity
+    asset_type: str
+    connection_id: str
+    broker: str
+    account_id: str
+    exchange: str
+    broker_symbol: str
+    product: str  # "" for a holding
+    quantity: int
+    average_price: Decimal | None
+    last_price: Decimal | None  # what this broker said (its quote, or its answer)
+    close_price: Decimal | None
+    from_quote: bool
+    rank: int  # the listing and the source of the price, as the current-price rule orders them
+    included: bool = True
+    value: Decimal | None = None
+    flags: list[dict] | tuple = ()  # a tuple while there is nothing to say
+
+
+@dataclass(slots=True)
+class Line:
+    key: str
+    isin: str
+    symbol: str
+    exchange: str
+    name: str
+    asset_class: str
+    lot_size: int
+    quantity: int
+    average_price: Decimal | None
+    current_price: Decimal | None
+    previous_close: Decimal | None
+    cost: Decimal
+    value: Decimal | None
+    pnl: Decimal | None
+    pnl_percent: Decimal | None
+    day_change: Decimal | None
+    day_change_percent: Decimal | None
+    price_from: str  # the broker whose price the line uses
+    broker_lines: list[BrokerLine]
+    flags: list[dict]
+
+    @property
+    def in_totals(self) -> bool:
+        return self.value is not None
+
+
+def consolidate(
+    portfolios: Sequence[BrokerPortfolio], *, book: InstrumentBook | None = None
+) -> Consolidated:
+    book = book or InstrumentBook()
+    groups: dict[str, list[BrokerLine]] = {}
+    unjoined: list[BrokerLine] = []  # no ISIN yet: joined once every line is known
+    realized: dict[str, Decimal] = {}
+    notes: list[dict] = []
+    for portfolio in portfolios:
+        notes += [flag("broker_note", note, portfolio.broker) for note in portfolio.notes]
+        quotes = _quote_index(portfolio.quotes)
+        positions = []
+        day_realized = ZERO
+        for position in portfolio.positions:
+            flags: list[dict] = []
+            day_realized += (
+                read_amount(position.realized_pnl, flags, "realized P&L", signed=True) or ZERO
+            )
+            notes += [dict(f, broker=portfolio.broker) for f in flags]
+            if position.quantity != 0:  # a position closed today counts only by its P&L
+                positions.append(position)
+        realized[portfolio.connection_id] = day_realized
+        broker = portfolio.broker
+        for is_position, lines in ((False, portfolio.holdings), (True, positions)):
+            for line in lines:
+                identity = identify(broker, line, book)
+                broker_line = _broker_line(portfolio, line, identity, quotes, is_position)
+                if not identity.isin and not identity.contract:
+                    unjoined.append(broker_line)
+                    continue
+                members = groups.get(identity.key)
+                if members is None:
+                    groups[identity.key] = [broker_line]
+                else:
+                    members.append(broker_line)
+    if unjoined:
+        _join(unjoined, groups)
+
+    lines = [_line(key, members) for key, members in groups.items()]
+    lines.sort(key=lambda ln: (ln.value is None, -(ln.value or ZERO), ln.symbol))
+    return summarize(lines, portfolios, realized, notes)
+
+
+def _join(unjoined: list[BrokerLine], groups: dict[str, list[BrokerLine]]) -> None:
+    """A line without an ISIN takes the one another line of this sync gave its listing (the
+    Kite SBIN intraday position joins the SBIN holdings of other brokers); else it stays on
+    its own, keyed by exchange and symbol, and says why."""
+    listings = {
+        (b.identity.exchange, b.identity.symbol): b.identity.isin
+        for members in groups.values()
+        for b in members
+        if b.identity.isin
+    }
+    for broker_line in unjoined:
+        identity = broker_line.identity
+        joined = listings.get((identity.exchange, identity.symbol))
+        if joined:
+            identity = broker_line.identity = identity._replace(key=joined, isin=joined)
+        else:
+            why = (
+                flag("no_isin", "no ISIN: kept by exchange and symbol", broker_line.broker)
+                if identity.in_master
+                else flag(
+                    "unknown_instrument",
+                    "no ISIN and not in the broker's instrument master",
+                    broker_line.broker,
+                )
+            )
+            broker_line.flags = [*broker_line.flags, why]
+        groups.setdefault(identity.key, []).append(broker_line)
+
+
+# --- One broker line --------------------------------------------------------------------------
+def _broker_line(portfolio, line, identity: Identity, quotes, is_position: bool) -> BrokerLine:
+    quantity, average = line.quantity, line.average_price
+    last, close = line.last_price, line.close_price
+    flags: list[dict] | tuple = ()
+    included = True
+    # The common case (a positive int quantity, finite Decimal prices) is checked in one go;
+    # anything else is read by _read_carefully, which flags instead of raising.
+    if not (
+        type(quantity) is int
+        and quantity > 0
+        and type(average) is Decimal
+        and average.is_finite()
+        and average >= ZERO
+        and (last is None or (type(last) is Decimal and last.is_finite() and last > ZERO))
+        and (close is None or (type(close) is Decimal and close.is_finite() and close > ZERO))
+    ):
+        quantity, average, last, close, included, flags = read_line(line, is_position)
+    from_quote = False
+    if quotes:
+        quote = quotes.get((line.exchange, line.symbol, line.instrument_id)) or quotes.get(
+            (identity.exchange, identity.symbol)
+        )
+        if quote is not None:
+            quoted, quoted_close = quote.last_price, quote.previous_close
+            if not (
+                type(quoted) is Decimal
+                and quoted.is_finite()
+                and quoted > ZERO
+                and (quoted_close is None or type(quoted_close) is Decimal)
+            ):
+                flags = flags or []
+                quoted = positive(read_amount(quoted, flags, "quoted price"))
+                quoted_close = positive(read_amount(quoted_close, flags, "quoted close"))
+            elif quoted_close is not None and not (
+                quoted_close.is_finite() and quoted_close > ZERO
+            ):
+                quoted_close = None
+            if quoted is not None:
+                last, from_quote = quoted, True
+            close = quoted_close or close
+    for note in flags:
+        note["broker"] = portfolio.broker
+    return BrokerLine(
+        identity,
+        line.asset_type,
+        portfolio.connection_id,
+        portfolio.broker,
+        portfolio.account_id,
+        identity.exchange,
+        line.broker_symbol or line.symbol or str(line.instrument_id or ""),
+        line.product if is_position else "",
+        quantity,
+        average,
+        last,
+        close,
+        from_quote,
+        (LISTING_ORDER.get(identity.exchange, 2) << 1) | (not from_quote),
+        included,
+        None,
+        flags,
+    )
+
+
+def _quote_index(quotes: Mapping[InstrumentRef, Quote]) -> dict:
+    """Quotes by (exchange, symbol, id) as asked, and by (exchange, symbol) as a fallback."""
+    index: dict = {}
+    for ref, quote in quotes.items():
+        index[(ref.exchange, ref.symbol, ref.instrument_id)] = quote
+        index.setdefault((ref.exchange, ref.symbol), quote)
+    return index
+
+
+# --- One consolidated line ----------------------------------------------------------------------
+def _line(key: str, members: list[BrokerLine]) -> Line:
+    first, rank, name = None, 9, ""
+    best = None
+    quantity, cost, included = 0, ZERO, False
+    flags: list[dict] = []
+    for broker_line in members:
+        listing = broker_line.rank >> 1
+        if listing < rank:
+            first, rank = broker_line.identity, listing
+        if not name:
+            name = broker_line.identity.name
+        if broker_line.flags:
+            flags += broker_line.flags
+        if broker_line.included:
+            quantity += broker_line.quantity
+            cost += broker_line.quantity * broker_line.average_price
+            included = True
+        if broker_line.last_price is not None and (
+            best is None
+            or broker_line.rank < best.rank  # the common decision, without building tuples
+            or (broker_line.rank == best.rank and _price_order(broker_line) < _price_order(best))
+        ):
+            best = broker_line
+
+    price = close = None
+    if best is not None:
+        price, close = best.last_price, best.close_price
+        if close is None:  # another broker may know the close of the same listing
+            same = best.exchange
+            closes = [b for b in members if b.close_price and b.last_price and b.exchange == same]
+            if closes:
+                close = min(closes, key=_price_order).close_price
+
+    value = pnl = pnl_percent = day = day_percent = None
+    if not included:
+        flags.append(flag("left_out", "no usable broker line: left out of the totals"))
+    elif price is None:
+        flags.append(flag("no_price", "no broker gave a price: left out of the totals"))
+    else:
+        value = quantity * price
+        pnl = value - cost
+        pnl_percent = pnl / abs(cost) * HUNDRED if cost else None
+        if close is None:
+            flags.append(flag("no_close", "no previous close: left out of the day change"))
+        else:
+            day = (price - close) * quantity
+            day_percent = (price - close) / close * HUNDRED
+
+    lot_size = 1
+    if first.contract:
+        lot_sizes = {b.identity.lot_size for b in members}
+        lot_size = max(lot_sizes)
+        if len(lot_sizes) > 1:
+            message = f"brokers disagree on the lot size: {sorted(lot_sizes)}"
+            flags.append(flag("lot_size_mismatch", message))
+        if lot_size > 1 and quantity % lot_size:
+            message = f"{quantity} is not a whole number of lots of {lot_size}"
+            flags.append(flag("odd_lot", message))
+
+    return Line(
+        key,
+        first.isin,
+        first.symbol,
+        first.exchange,
+        first.name or name,
+        _asset_class(first, members),
+        lot_size,
+        quantity,
+        cost / quantity if quantity else None,
+        price,
+        close,
+        cost,
+        value,
+        pnl,
+        pnl_percent,
+        day,
+        day_percent,
+        best.broker if best is not None else "",
+        members,
+        flags,
+    )
+
+
+def _price_order(b: BrokerLine) -> tuple:
+    return (b.rank, -abs(b.quantity), b.broker, b.connection_id)
+
+
+def _asset_class(identity: Identity, members: list[BrokerLine]) -> str:
+    kinds = [b.asset_type for b in members if b.asset_type != "EQUITY"]
+    if identity.contract:
+        return CONTRACT_CLASSES.get(identity.exchange) or str(min(kinds, default="DERIVATIVE"))
+    if "MUTUAL_FUND" in kinds:
+        return "MUTUAL_FUND"
+    # An exchange-traded INF... ISIN is a fund's unit: an ETF, whatever the broker called it.
+    if "ETF" in kinds or identity.isin.startswith("INF"):
+        return "ETF"
+    return "EQUITY"
