@@ -28,6 +28,7 @@ from brokers.adapters.base import (
     RateLimited,
     TokenExpired,
     Tokens,
+    describe_limit,
 )
 from brokers.models import Broker, BrokerApp, BrokerConnection, ConnectionStatus
 from brokers.oauth import StateRefused, consume_state, issue_state
@@ -80,7 +81,7 @@ def capabilities_snapshot(broker: str) -> dict:
         "orderTypes": sorted(caps.order_types),
         "products": sorted(caps.products),
         "exchanges": sorted(caps.exchanges),
-        "rateLimits": dict(caps.rate_limits),
+        "rateLimits": {name: describe_limit(cap) for name, cap in caps.rate_limits.items()},
         "hasLogout": caps.has_logout,
         "loginFields": list(caps.login_fields),
     }

@@ -10,13 +10,16 @@ raises ``OrderStateUnknown``: it is reconciled from the order book, never resent
 
 from __future__ import annotations
 
+import contextvars
 import enum
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import InvalidOperation
+from functools import cache
 from typing import Any
 
 import requests
@@ -27,9 +30,10 @@ from brokers.adapters.base import (
     BrokerError,
     BrokerUnavailable,
     OrderStateUnknown,
+    RateLimit,
     RateLimited,
 )
-from brokers.ratelimit import limiter
+from brokers.ratelimit import buckets_for, limiter
 from brokers.redaction import redact, snippet
 
 logger = logging.getLogger(__name__)
@@ -106,6 +110,31 @@ def session_for(broker: str, account: str) -> requests.Session:
     return session
 
 
+@cache
+def _side_calls() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=32, thread_name_prefix="broker-side-call")
+
+
+def concurrently(*calls: Callable[[], Any]) -> list[Any]:
+    """Independent calls of one adapter method at once (Groww's last prices and closes are two
+    endpoints): the first runs in this thread, the others on a shared pool, each still through
+    the door. Results come back in order; the first error is raised."""
+    side = [
+        _side_calls().submit(contextvars.copy_context().run, _closing, call) for call in calls[1:]
+    ]
+    results = [calls[0]()] if calls else []
+    return results + [future.result() for future in side]
+
+
+def _closing(call: Callable[[], Any]) -> Any:
+    from django.db import connections
+
+    try:
+        return call()
+    finally:
+        connections.close_all()  # a hook may have used the ORM in this pool thread
+
+
 class BrokerHttp:
     def __init__(
         self,
@@ -113,7 +142,7 @@ class BrokerHttp:
         broker: str,
         account: str = "",
         connection_id: str = "",
-        rate_limits: Mapping[str, float] | None = None,
+        rate_limits: Mapping[str, RateLimit] | None = None,
         secrets: tuple[str, ...] = (),
     ):
         self.broker, self.account, self.connection_id = broker, account, connection_id
@@ -163,7 +192,8 @@ class BrokerHttp:
         if not cap:
             return 0.0
         key = f"{self.broker}:{self.account or self.connection_id}:{bucket}"
-        waited = limiter().acquire(key, rate=cap * RATE_HEADROOM, max_wait=MAX_LIMIT_WAIT[kind])
+        buckets = buckets_for(key, cap, headroom=RATE_HEADROOM)
+        waited = limiter().acquire(buckets, max_wait=MAX_LIMIT_WAIT[kind])
         if waited is None:
             raise RateLimited(
                 "held back by our own limiter to stay under the broker's cap",

@@ -21,12 +21,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from brokers.adapters import registry
-from brokers.adapters.base import BrokerError, Maintenance, RateLimited
+from brokers.adapters.base import BrokerError, Maintenance, RateLimited, Window
 from brokers.clock import IST
 from brokers.http import RATE_HEADROOM
 from brokers.models import Broker, BrokerConnection, BrokerHealthLog
 from brokers.models import ConnectionStatus as S
-from brokers.ratelimit import LocalLimiter, limiter
+from brokers.ratelimit import buckets_for, limiter
 from health import breaker
 
 CONNECT_TIMEOUT = 3.05
@@ -187,11 +187,11 @@ def transitions(connection: BrokerConnection, limit: int = 20):
     ).order_by("-created_at", "-pk")[:limit]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Headroom:
     bucket: str
-    documented: float  # requests/second the broker allows
-    target: float  # what our limiter allows (80 %)
+    documented: str  # the broker's cap: "10/s", "200/min"
+    target: str  # what our limiter allows (80 %)
     available: float  # requests that could go right now without waiting
     capacity: float
 
@@ -204,27 +204,20 @@ def rate_headroom(connection: BrokerConnection) -> list[Headroom]:
     caps = registry.capabilities(connection.broker).rate_limits
     shared = limiter()
     rows = []
-    for bucket, documented in caps.items():
-        rate = documented * RATE_HEADROOM
-        capacity = max(1.0, rate)
-        key = f"{connection.broker}:{connection.account_id or connection.pk}:{bucket}"
-        rows.append(
-            Headroom(bucket, documented, rate, _available(shared, key, rate, capacity), capacity)
-        )
+    for name, cap in caps.items():
+        key = f"{connection.broker}:{connection.account_id or connection.pk}:{name}"
+        for bucket in buckets_for(key, cap, headroom=RATE_HEADROOM):
+            target = Window(bucket.window.count * RATE_HEADROOM, bucket.window.seconds)
+            rows.append(
+                Headroom(
+                    name,
+                    str(bucket.window),
+                    str(target),
+                    shared.available(bucket),
+                    bucket.capacity,
+                )
+            )
     return rows
-
-
-def _available(shared, key: str, rate: float, capacity: float) -> float:
-    if isinstance(shared, LocalLimiter):
-        tokens, stamp = shared._buckets.get(key, (capacity, time.monotonic()))
-        now = time.monotonic()
-    else:
-        raw = shared.client.hmget(f"ratelimit:{key}", "tokens", "stamp")
-        if raw[0] is None:
-            return capacity
-        seconds, micros = shared.client.time()
-        tokens, stamp, now = float(raw[0]), float(raw[1]), seconds + micros / 1e6
-    return max(0.0, min(capacity, tokens + max(0.0, now - stamp) * rate))
 
 
 def breaker_view(connection: BrokerConnection) -> dict:

@@ -127,6 +127,27 @@ class LoginKind(enum.StrEnum):
 
 # --- Data -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Window:
+    """A documented cap of ``count`` requests per ``seconds`` (Fyers: 10/s and 200/min)."""
+
+    count: float
+    seconds: float = 1.0
+
+    def __str__(self) -> str:
+        per = {1.0: "s", 60.0: "min", 3600.0: "h"}.get(self.seconds, f"{self.seconds:g} s")
+        return f"{self.count:g}/{per}"
+
+
+RateLimit = float | tuple[Window, ...]  # a bare number is requests per second
+
+
+def describe_limit(limit: RateLimit) -> str:
+    """For people: "10/s", "10/s and 200/min"."""
+    windows = limit if isinstance(limit, tuple) else (Window(float(limit)),)
+    return " and ".join(str(w) for w in windows)
+
+
+@dataclass(frozen=True)
 class Capabilities:
     login_kind: LoginKind
     supports_refresh: bool
@@ -134,7 +155,7 @@ class Capabilities:
     order_types: frozenset[OrderType]
     products: frozenset[Product]
     exchanges: frozenset[str]
-    rate_limits: Mapping[str, float]  # documented requests/second per category
+    rate_limits: Mapping[str, RateLimit]  # documented caps per category of call
     has_logout: bool = True
     login_fields: tuple[str, ...] = ()  # typed at each login (Angel One: clientcode, pin, totp)
 

@@ -40,6 +40,7 @@ from brokers.adapters.base import (
     TokenExpired,
     Tokens,
     Trade,
+    Window,
 )
 from brokers.http import CallKind
 
@@ -60,7 +61,7 @@ class FyersAdapter(BrokerAdapter):
         exchanges=frozenset(SYMBOL_PREFIX),
         # §5: 10/s and 200/min per user across every endpoint, orders included. The minute cap
         # binds for sustained traffic, and breaching it 3 times blocks the user for the day.
-        rate_limits={"default": 200 / 60},
+        rate_limits={"default": (Window(10), Window(200, 60))},  # orders count too
     )
 
     def __init__(self, *, http, app, tokens=None):

@@ -1,6 +1,7 @@
 """The one door: timeouts, order safety, the limiter, hooks and redaction."""
 
 import time
+from functools import partial
 
 import pytest
 import requests
@@ -12,9 +13,11 @@ from brokers.adapters.base import (
     BrokerUnavailable,
     OrderStateUnknown,
     RateLimited,
+    Window,
+    describe_limit,
 )
 from brokers.http import BrokerHttp, CallKind
-from brokers.ratelimit import LocalLimiter, RedisLimiter
+from brokers.ratelimit import Bucket, LocalLimiter, RedisLimiter, buckets_for
 
 URL = "https://api.broker.example/orders"
 SECRET = "s3cr3t-access-token-value"
@@ -137,16 +140,55 @@ def limiter(request, settings):
     return RedisLimiter(settings.REDIS_URL)
 
 
+def one(key: str, rate: float) -> list[Bucket]:
+    return buckets_for(key, rate, headroom=1.0)
+
+
 def test_a_bucket_lets_the_rate_through_and_holds_back_the_rest(limiter):
     key = f"test:{time.monotonic_ns()}"
-    waits = [limiter.acquire(key, rate=20, max_wait=1.0) for _ in range(25)]
+    waits = [limiter.acquire(one(key, 20), max_wait=1.0) for _ in range(25)]
     assert waits[:20] == [0.0] * 20  # the burst the bucket holds
     assert all(0 < w <= 1.0 for w in waits[20:])  # then paced at the rate
-    assert limiter.acquire(key, rate=20, max_wait=0.0) is None  # refused, not queued
+    assert limiter.acquire(one(key, 20), max_wait=0.0) is None  # refused, not queued
 
 
 def test_buckets_are_per_account(limiter):
     stamp = time.monotonic_ns()
-    limiter.acquire(f"a:{stamp}", rate=1, max_wait=0)
-    assert limiter.acquire(f"a:{stamp}", rate=1, max_wait=0) is None
-    assert limiter.acquire(f"b:{stamp}", rate=1, max_wait=0) == 0.0
+    limiter.acquire(one(f"a:{stamp}", 1), max_wait=0)
+    assert limiter.acquire(one(f"a:{stamp}", 1), max_wait=0) is None
+    assert limiter.acquire(one(f"b:{stamp}", 1), max_wait=0) == 0.0
+
+
+def test_a_per_minute_cap_allows_a_burst_and_then_holds_the_minute(limiter):
+    # Fyers: 10/s and 200/min. At 80 %: 8 at once, then no more than 160 in the minute.
+    key = f"fyers:{time.monotonic_ns()}"
+    buckets = buckets_for(key, (Window(10), Window(200, 60)), headroom=0.8)
+    burst = [limiter.acquire(buckets, max_wait=0.0) for _ in range(9)]
+    assert burst[:8] == [0.0] * 8  # a sync's parallel reads go out together
+    assert burst[8] is None  # the per-second bucket is empty: refused, nothing taken
+    assert limiter.available(buckets[1]) == pytest.approx(152, abs=0.5)  # the minute's budget
+
+
+def test_a_refused_call_takes_from_no_bucket(limiter):
+    key = f"both:{time.monotonic_ns()}"
+    buckets = buckets_for(key, (Window(1), Window(100, 60)), headroom=1.0)
+    assert limiter.acquire(buckets, max_wait=0) == 0.0
+    assert limiter.acquire(buckets, max_wait=0) is None  # 1/s is spent
+    assert limiter.available(buckets[1]) == pytest.approx(99, abs=0.1)  # the minute kept its token
+
+
+def test_documented_caps_read_as_people_write_them():
+    assert describe_limit((Window(10), Window(200, 60))) == "10/s and 200/min"
+    assert describe_limit(1) == "1/s"
+
+
+@responses.activate
+def test_concurrent_calls_come_back_in_order_and_a_failure_is_raised():
+    responses.get(f"{URL}/a", json={"data": "a"})
+    responses.get(f"{URL}/b", json={"data": "b"})
+    responses.get(f"{URL}/down", status=503, body="busy")
+    calls = [partial(door().call, "GET", f"{URL}/{p}", endpoint=p, parse=json_parse) for p in "ab"]
+    assert http.concurrently(*calls) == ["a", "b"]
+    down = partial(door().call, "GET", f"{URL}/down", endpoint="down", parse=json_parse)
+    with pytest.raises(BrokerUnavailable):
+        http.concurrently(calls[0], down)

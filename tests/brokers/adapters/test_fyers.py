@@ -36,6 +36,7 @@ from brokers.adapters.base import (
     Side,
     TokenExpired,
     Tokens,
+    Window,
 )
 from brokers.clock import IST
 
@@ -106,7 +107,7 @@ def test_capabilities_describe_an_oauth_login_with_refresh():
     caps = registry.capabilities("fyers")
     assert caps.login_kind is LoginKind.OAUTH2
     assert caps.supports_refresh
-    assert caps.rate_limits["default"] <= 10
+    assert caps.rate_limits["default"] == (Window(10), Window(200, 60))  # both documented caps
     assert {"NSE", "BSE", "NFO"} <= caps.exchanges
     assert set(OrderType) == caps.order_types
 
