@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 from django.db import connections as databases
 
@@ -42,7 +43,15 @@ from portfolio.normalize import InstrumentBook
 
 logger = logging.getLogger(__name__)
 
-MAX_WORKERS = 32  # threads per sync: 4 calls per broker, 7 brokers, at most this many at once
+MAX_WORKERS = 64  # threads shared by the syncs of this process: 4 calls per broker, 7 brokers
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    """Long-lived threads: starting 28 threads per sync costs more than the sync's own work."""
+    return ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="portfolio-sync")
+
+
 ESSENTIAL = ("holdings", "positions", "funds")
 
 
@@ -110,9 +119,7 @@ def fetch_all(
 ) -> list[Outcome]:
     started = time.monotonic()
     outcomes = [Outcome(c, prefetch=prefetch.get(c.pk) or []) for c in connections]
-    pool = ThreadPoolExecutor(
-        max_workers=min(MAX_WORKERS, 4 * len(connections)), thread_name_prefix="portfolio-sync"
-    )
+    pool = _pool()
     owners: dict[Future, tuple[Outcome, list]] = {}
 
     def submit(outcome: Outcome, what: str, call, refs=()) -> Future:
@@ -166,7 +173,8 @@ def fetch_all(
                 _give_up(outcome, timeout)
                 on_done(outcome)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        for future in owners:  # calls not started yet are dropped; running ones end on timeouts
+            future.cancel()
     return outcomes
 
 

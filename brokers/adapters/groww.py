@@ -14,6 +14,7 @@ import re
 import secrets
 from dataclasses import replace
 from datetime import time
+from functools import partial
 
 from django.utils import timezone
 
@@ -49,7 +50,7 @@ from brokers.adapters.base import (
     Trade,
 )
 from brokers.clock import next_ist
-from brokers.http import CallKind
+from brokers.http import CallKind, concurrently
 
 BROKER = "groww"
 TOKEN_DIES = time(6, 0)  # Introduction: every token expires at 6:00 AM IST
@@ -168,19 +169,23 @@ class GrowwAdapter(BrokerAdapter):
             for start in range(0, len(keys), BATCH):
                 # The SDK repeats exchange_symbols once per key; the server takes that form.
                 params = {"segment": segment, "exchange_symbols": keys[start : start + BATCH]}
-                last = self._call(
-                    "GET",
-                    "/v1/live-data/ltp",
-                    endpoint="live-data/ltp",
-                    build=vendor.ltp,
-                    params=params,
-                )
-                closes = self._call(
-                    "GET",
-                    "/v1/live-data/ohlc",
-                    endpoint="live-data/ohlc",
-                    build=vendor.closes,
-                    params=params,
+                last, closes = concurrently(
+                    partial(
+                        self._call,
+                        "GET",
+                        "/v1/live-data/ltp",
+                        endpoint="live-data/ltp",
+                        build=vendor.ltp,
+                        params=params,
+                    ),
+                    partial(
+                        self._call,
+                        "GET",
+                        "/v1/live-data/ohlc",
+                        endpoint="live-data/ohlc",
+                        build=vendor.closes,
+                        params=params,
+                    ),
                 )
                 for key in keys[start : start + BATCH]:
                     if last.get(key) is not None:
