@@ -175,7 +175,16 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py 8 caps an async pool at 100 connections; thousands of sockets
                 # need more or the 101st websocket fails.
-                "hosts": [{"address": REDIS_URL, "max_connections": CHANNEL_LAYER_MAX_CONNECTIONS}],
+                # Its receive loop blocks in BZPOPMIN for 5 s; redis-py 8's default 5 s socket
+                # timeout would cut that read short under load and close every socket (1011).
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": CHANNEL_LAYER_MAX_CONNECTIONS,
+                        "socket_timeout": 30,
+                        "socket_connect_timeout": 5,
+                    }
+                ],
                 "prefix": env.string("CHANNEL_LAYER_PREFIX", "mb"),
                 "capacity": 1500,
                 "expiry": 30,
