@@ -6,6 +6,8 @@ left is ours. Three figures, each over many calls:
 
 - transport: requests' own machinery with the in-memory transport (the floor, not ours);
 - door: BrokerHttp.call with a trivial parser, minus nothing (limiter, hooks, timing, redaction);
+- door + health: the same for a connected connection, so health's hooks run as on every real
+  call (breaker check, rolling metrics, breaker window, status follow-up);
 - adapter: ZerodhaAdapter.holdings(), parsing the answer into Decimal/int dataclasses.
 
 Our overhead = door - transport. Run with REDIS_URL set to measure the shared Redis limiter.
@@ -17,6 +19,7 @@ from datetime import time as dtime
 
 import requests
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.test import Client
 from requests.adapters import BaseAdapter
 
@@ -24,6 +27,7 @@ from brokers.adapters import registry
 from brokers.adapters.base import AppCredentials, Tokens
 from brokers.clock import next_ist
 from brokers.http import BrokerHttp, CallKind
+from brokers.models import BrokerConnection, ConnectionStatus
 from brokers.sandbox import demo, kit
 
 CALLS = 5000
@@ -96,6 +100,19 @@ def run() -> None:
     )
     door.session.mount(url.split("/portfolio")[0], transport)
 
+    user = get_user_model().objects.create(username=f"bench-call-{time.time_ns()}")
+    connection = BrokerConnection.objects.create(
+        user=user, broker="zerodha", account_id="BENCH02", status=ConnectionStatus.CONNECTED
+    )
+    watched = BrokerHttp(
+        broker="zerodha",
+        account="BENCH02",
+        connection_id=str(connection.pk),
+        rate_limits={"default": 1e9},
+        secrets=("bench-access-token", "bench-secret"),
+    )
+    watched.session.mount(url.split("/portfolio")[0], transport)
+
     transport_only = timed(lambda: door.session.get(url, timeout=(3, 10)))
     through_door = timed(
         lambda: door.call(
@@ -106,12 +123,28 @@ def run() -> None:
             kind=CallKind.READ,
         )
     )
+    with_health = timed(
+        lambda: watched.call(
+            "GET",
+            url,
+            endpoint="portfolio/holdings",
+            parse=lambda r: r.status_code,
+            kind=CallKind.READ,
+        )
+    )
     full = timed(adapter.holdings)
+    # The floor, measured again last (the first run also warms the interpreter): the faster.
+    again = timed(lambda: door.session.get(url, timeout=(3, 10)))
+    transport_only = [min(a, b) for a, b in zip(sorted(transport_only), sorted(again), strict=True)]
     overhead = [d - t for d, t in zip(sorted(through_door), sorted(transport_only), strict=True)]
+    health = [d - t for d, t in zip(sorted(with_health), sorted(transport_only), strict=True)]
 
     limiter = "Redis" if settings.REDIS_URL else "in-process"
     print(f"   {CALLS} calls each, limiter {limiter}")
     print(f"   transport only (requests, in-memory): {percentiles(transport_only)}")
     print(f"   through the door:                     {percentiles(through_door)}")
     print(f"   our overhead (door - transport):      {percentiles(overhead)}")
+    print(f"   through the door + health's hooks:    {percentiles(with_health)}")
+    print(f"   our overhead with health's hooks:     {percentiles(health)}")
     print(f"   adapter.holdings() incl. parsing:     {percentiles(full)}")
+    user.delete()

@@ -25,7 +25,7 @@ import time
 
 from django.conf import settings
 
-SIZES = (1000, 5000)
+SIZES = tuple(int(n) for n in os.environ.get("BENCH_SOCKETS", "1000,5000").split(","))
 BROADCASTS = 5
 OPEN_AT_ONCE = 100
 CHILD_FLAG = "BENCH_IDLE_SOCKETS_REDIS"

@@ -1,9 +1,10 @@
 """Wall time of one portfolio sync over seven sandbox brokers, each answering 200 ms late.
 
-Goal: at most 1.2 x 200 ms = 240 ms. The sandbox runs in this process on Django's threaded
-LiveServerThread (a free 127.0.0.1 port, the benchmark's own SQLite file), so every request
-gets its own thread and the 200 ms waits overlap as they would at seven real brokers. (Daphne
-would serve the sandbox's synchronous views one at a time and measure the sandbox instead.)
+Goal: at most 1.2 x 200 ms = 240 ms. Each broker's sandbox runs in its own process on Django's
+threaded WSGI server (bench/server.py), as seven real brokers are seven servers: every request
+gets its own thread, the 200 ms waits overlap, and no broker's work competes with the sync or
+with another broker for one interpreter. (Daphne would serve the sandbox's synchronous views
+one at a time and measure the sandbox instead.)
 A trader connects all seven demo accounts through their real logins; then we time:
 
 - cold: the first sync (no snapshot yet, so quotes can only be asked once holdings are in,
@@ -19,14 +20,14 @@ two things in brokers/ (see the printout).
 
 import statistics
 import time
+from contextlib import ExitStack
 
+import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.staticfiles.handlers import StaticFilesHandler
-from django.test.testcases import LiveServerThread
 
+from bench.server import threaded
 from brokers.models import BrokerConnection
-from brokers.sandbox import kit
 from portfolio import fetch, services
 from portfolio.models import BrokerSnapshot
 
@@ -37,22 +38,18 @@ WARM_ROUNDS = 5
 PAUSE = 1.5  # seconds between warm syncs
 
 
-def serve():
-    server = LiveServerThread("127.0.0.1", StaticFilesHandler, connections_override=None, port=0)
-    server.daemon = True
-    server.start()
-    server.is_ready.wait()
-    if server.error:
-        raise server.error
-    return server, f"http://127.0.0.1:{server.port}"
+def set_latency(url: str, broker: str, ms: int | None) -> None:
+    fault = f"{url}/sandbox/api/faults/{broker}/"
+    answer = requests.put(fault, json={"latency_ms": ms}) if ms else requests.delete(fault)
+    answer.raise_for_status()
 
 
-def trader_with(brokers: list[str], url: str):
+def trader_with(brokers: list[str], urls: dict[str, str]):
     from tests.portfolio.conftest import connect_demo
 
     user = get_user_model().objects.create(username=f"bench-sync-{time.time_ns()}")
     for broker in brokers:
-        connect_demo(user, broker, url)
+        connect_demo(user, broker, urls[broker])
     return user
 
 
@@ -92,16 +89,21 @@ def figures(samples: list[float]) -> str:
 
 
 def run() -> None:
-    server, url = serve()
+    with ExitStack() as servers:
+        urls = {broker: servers.enter_context(threaded())[0] for broker in BROKERS}
+        measure(urls)
+
+
+def measure(urls: dict[str, str]) -> None:
     try:
         settings.BROKER_HOSTS = {
-            broker: {host: f"{url}/sandbox/{broker}" for host in hosts}
+            broker: {host: f"{urls[broker]}/sandbox/{broker}" for host in hosts}
             for broker, hosts in settings.BROKER_REAL_HOSTS.items()
         }
-        asha = trader_with(BROKERS, url)
-        five = trader_with(UNBOUNDED, url)
+        asha = trader_with(BROKERS, urls)
+        five = trader_with(UNBOUNDED, urls)
         for broker in BROKERS:
-            kit.set_faults(broker, latency_ms=LATENCY_MS)
+            set_latency(urls[broker], broker, LATENCY_MS)
         time.sleep(PAUSE)  # the logins used some of each broker's rate budget
 
         cold = timed_sync(asha)
@@ -134,6 +136,4 @@ def run() -> None:
         )
     finally:
         for broker in BROKERS:
-            kit.clear_faults(broker)
-        server.terminate()
-        server.join(timeout=10)
+            set_latency(urls[broker], broker, None)

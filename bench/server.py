@@ -1,4 +1,7 @@
-"""A real server for benchmarks: Daphne in a subprocess on a free loopback port.
+"""A real server for benchmarks in a subprocess on a free loopback port: Daphne (the product's
+server), or Django's threaded development server where a benchmark needs a broker that answers
+many slow requests at once, as seven real brokers would (Daphne runs synchronous views one at
+a time).
 
 It gets its own SQLite file (or the configured DATABASE_URL), migrated first, and the sandbox
 pointed at itself. The benchmark process shares that database, so it can create the users
@@ -35,8 +38,29 @@ def isolated_database() -> str:
     return os.environ["DATABASE_URL"]
 
 
+DAPHNE = [
+    sys.executable,
+    "-m",
+    "daphne",
+    "-b",
+    "127.0.0.1",
+    "-p",
+    "{port}",
+    "config.asgi:application",
+]
+# Django's WSGI server, one thread per request (runserver itself would be Daphne's here).
+THREADED = [
+    sys.executable,
+    "-c",
+    "import sys; from django.core.servers.basehttp import run; "
+    "from django.core.wsgi import get_wsgi_application; "
+    "run('127.0.0.1', int(sys.argv[1]), get_wsgi_application(), threading=True)",
+    "{port}",
+]
+
+
 @contextmanager
-def daphne(*, extra_env: dict | None = None, startup_seconds: float = 30):
+def app_server(*, extra_env: dict | None = None, startup_seconds: float = 30, command=DAPHNE):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -52,20 +76,13 @@ def daphne(*, extra_env: dict | None = None, startup_seconds: float = 30):
         [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True
     )
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "config.asgi:application",
-        ],
+        [part.format(port=port) for part in command],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(os.environ["BENCH_SERVER_LOG"], "a")
+        if os.environ.get("BENCH_SERVER_LOG")
+        else subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + startup_seconds
@@ -85,3 +102,11 @@ def daphne(*, extra_env: dict | None = None, startup_seconds: float = 30):
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def daphne(**kwargs):
+    return app_server(command=DAPHNE, **kwargs)
+
+
+def threaded(**kwargs):
+    return app_server(command=THREADED, **kwargs)
