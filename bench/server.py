@@ -75,15 +75,16 @@ def app_server(*, extra_env: dict | None = None, startup_seconds: float = 30, co
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True
     )
-    process = subprocess.Popen(
-        [part.format(port=port) for part in command],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(os.environ["BENCH_SERVER_LOG"], "a")
-        if os.environ.get("BENCH_SERVER_LOG")
-        else subprocess.DEVNULL,
-    )
+    # BENCH_SERVER_LOG=<file> keeps the server's errors, to see why a figure is missing.
+    log = os.environ.get("BENCH_SERVER_LOG")
+    with open(log or os.devnull, "a") as errors:
+        process = subprocess.Popen(
+            [part.format(port=port) for part in command],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
     try:
         deadline = time.monotonic() + startup_seconds
         while True:
