@@ -37,6 +37,21 @@ def _isolated_broker_hosts(settings):
 
 
 @pytest.fixture
+def worker():
+    """A real Celery worker consuming from Redis when REDIS_URL is set; tasks run in-process
+    (eagerly) on the embedded default, so there is nothing to start."""
+    if django_settings.CELERY_TASK_ALWAYS_EAGER:
+        yield None
+        return
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10) as w:
+        yield w
+
+
+@pytest.fixture
 def trader(db):
     return TraderFactory(username="asha")
 

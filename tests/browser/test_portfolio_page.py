@@ -72,7 +72,7 @@ def test_the_portfolio_page_joins_reliance_across_brokers_and_sorts(page, screen
     )
 
 
-def test_sync_now_with_a_broker_down_shows_progress_and_a_banner(page, screenshot, asha):
+def test_sync_now_with_a_broker_down_shows_progress_and_a_banner(page, screenshot, asha, worker):
     sign_in(page)
     page.goto("/portfolio/")
     assert page.locator(".banner-failed").count() == 0

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from brokers.models import OAuthState
@@ -12,18 +11,6 @@ from config.celery import app
 from config.scheduler import InProcessScheduler
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def worker():
-    """A real Celery worker consuming from Redis when REDIS_URL is set; eager otherwise."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        yield None
-        return
-    from celery.contrib.testing.worker import start_worker
-
-    with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10) as w:
-        yield w
 
 
 def make_state(user, *, minutes: int, used: bool = False) -> OAuthState:

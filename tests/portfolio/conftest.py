@@ -6,7 +6,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from brokers import connections
@@ -67,21 +66,6 @@ def store_snapshot(
         snapshot.attempted_at = timezone.now()
     snapshot.save()
     return snapshot
-
-
-@pytest.fixture
-def worker():
-    """A real Celery worker consuming from Redis when REDIS_URL is set; tasks run in-process
-    (eagerly) on the embedded default, so there is nothing to start."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        yield None
-        return
-    from celery.contrib.testing.worker import start_worker
-
-    from config.celery import app
-
-    with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10) as w:
-        yield w
 
 
 def eventually(check, timeout: float = 20.0):
