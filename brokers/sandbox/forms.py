@@ -8,7 +8,13 @@ class FaultForm(forms.Form):
 
     broker = forms.ChoiceField(choices=[(b, b) for b in universe.ACCOUNTS])
     account = forms.CharField(required=False, max_length=40, help_text="Blank = every account.")
-    latency_ms = forms.IntegerField(min_value=0, max_value=60_000, required=False, initial=0)
+    latency_ms = forms.IntegerField(
+        min_value=0,
+        max_value=60_000,
+        required=False,
+        initial=0,
+        help_text="Each answer leaves this long after its call came in, the work included.",
+    )
     error_rate = forms.IntegerField(min_value=0, max_value=100, required=False, initial=0)
     outage = forms.BooleanField(required=False)
     rate_limited = forms.BooleanField(required=False)

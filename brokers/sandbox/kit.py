@@ -14,6 +14,7 @@ import secrets
 import struct
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
 
@@ -229,7 +230,7 @@ def day_book(broker: str, account, *, product=lambda word: word) -> dict[tuple, 
 # --- Faults --------------------------------------------------------------------------------
 @dataclass
 class Faults:
-    latency_ms: int = 0  # added to every call
+    latency_ms: int = 0  # no answer leaves sooner than this after the call arrived
     error_rate: int = 0  # percent of calls answered with the broker's 5xx error
     outage: bool = False  # every call answered "unavailable"
     rate_limited: bool = False  # every call answered with the broker's rate-limit error
@@ -304,13 +305,41 @@ class ErrorBodies:
         )
 
 
+# The moment the current call's answer may leave (set by apply_faults, kept by hold_answers).
+_answer_at: ContextVar[list[float] | None] = ContextVar("sandbox_answer_at", default=None)
+
+
+def hold_answers(get_response):
+    """Middleware: an answer with injected latency leaves ``latency_ms`` after its call came
+    in, not sooner. The broker's own work happens inside that time, as on a real broker's
+    machines, so a slow sandbox process does not add to the latency a client sees."""
+
+    def middleware(request):
+        answer_at: list[float] = []
+        token = _answer_at.set(answer_at)
+        try:
+            response = get_response(request)
+        finally:
+            _answer_at.reset(token)
+        if answer_at:
+            time.sleep(max(0.0, answer_at[0] - time.monotonic()))
+        return response
+
+    return middleware
+
+
 def apply_faults(broker: str, account_id: str, errors: ErrorBodies) -> HttpResponse | None:
-    """Sleep the injected latency, then answer with the injected fault if one applies."""
+    """Delay the answer by the injected latency, and answer with the injected fault if one
+    applies."""
     faults = get_faults(broker, account_id)
     if not faults.active:
         return None
     if faults.latency_ms:
-        time.sleep(faults.latency_ms / 1000)
+        answer_at = _answer_at.get()
+        if answer_at is None:  # called outside a request (no middleware to hold the answer)
+            time.sleep(faults.latency_ms / 1000)
+        elif not answer_at:
+            answer_at.append(time.monotonic() + faults.latency_ms / 1000)
     if faults.outage:
         return errors.unavailable()
     if faults.rate_limited:

@@ -21,7 +21,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("broker", choices=sorted(universe.ACCOUNTS))
         parser.add_argument("--account", default="", help="one demo account (default: all)")
-        parser.add_argument("--latency-ms", type=int)
+        parser.add_argument(
+            "--latency-ms", type=int, help="each answer leaves this long after its call came in"
+        )
         parser.add_argument("--error-rate", type=int, help="percent of calls that fail")
         parser.add_argument("--outage", action=argparse_bool())
         parser.add_argument("--rate-limited", action=argparse_bool())

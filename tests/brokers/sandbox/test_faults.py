@@ -2,10 +2,13 @@
 
 import json
 import re
+import time
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.http import HttpResponse
+from django.test import RequestFactory
 from django.urls import reverse
 
 from brokers.sandbox import kit
@@ -111,3 +114,21 @@ def test_the_command_reaches_the_running_server_on_the_embedded_default(live_ser
     settings.REDIS_URL = None
     call_command("sandbox_faults", "dhan", "--outage", "--url", live_server.url)
     assert kit.get_faults("dhan").outage  # the live server thread shares this process' cache
+
+
+def test_latency_is_how_long_the_answer_takes_the_brokers_work_included(db):
+    """A broker with 500 ms latency answers 500 ms after the call: its own work (here 400 ms)
+    happens inside that time, as on the broker's machines, not on top of it."""
+    kit.set_faults("upstox", latency_ms=500)
+
+    def view(request):
+        assert kit.apply_faults("upstox", "UP1234", kit.ErrorBodies()) is None
+        time.sleep(0.4)  # the broker's work
+        return HttpResponse("ok")
+
+    started = time.perf_counter()
+    response = kit.hold_answers(view)(RequestFactory().get("/sandbox/upstox/v2/user/profile"))
+    elapsed = time.perf_counter() - started
+
+    assert response.content == b"ok"
+    assert 0.5 <= elapsed < 0.8  # not 0.9: the work is not added to the latency
