@@ -13,14 +13,16 @@ from __future__ import annotations
 import contextvars
 import enum
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -103,11 +105,32 @@ def session_for(broker: str, account: str) -> requests.Session:
             session = _sessions.get(key)
             if session is None:
                 session = requests.Session()
+                # requests would read the proxy and CA-bundle variables on every call (a walk
+                # over os.environ each time: most of a call's CPU). They are read once instead:
+                # the CA bundle here, the proxy per broker host in _proxies_for.
+                session.trust_env = False
+                session.verify = _ca_bundle()
                 adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
                 _sessions[key] = session
     return session
+
+
+@cache
+def _ca_bundle() -> str | bool:
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+
+
+@lru_cache(maxsize=256)
+def _proxies_for(origin: str) -> dict[str, str]:
+    """The proxy (HTTPS_PROXY, ALL_PROXY...) for one scheme://host, NO_PROXY honoured."""
+    return requests.utils.get_environ_proxies(origin)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @cache
@@ -206,7 +229,12 @@ class BrokerHttp:
 
     def _send(self, method: str, url: str, *, kind: CallKind, endpoint: str, **kwargs):
         try:
-            return self.session.request(method, url, timeout=TIMEOUTS[kind], **kwargs)
+            return self.session.send(
+                self._prepare(method, url, **kwargs),
+                timeout=TIMEOUTS[kind],
+                proxies=_proxies_for(_origin(url)),
+                verify=self.session.verify,
+            )
         except requests.ConnectTimeout:
             # Nothing was sent: safe to call this unavailable, even for an order.
             raise BrokerUnavailable(
@@ -228,6 +256,22 @@ class BrokerHttp:
             raise BrokerUnavailable(
                 f"request failed ({type(error).__name__})", broker=self.broker, endpoint=endpoint
             ) from None
+
+    def _prepare(
+        self, method: str, url: str, *, headers=None, **kwargs
+    ) -> requests.PreparedRequest:
+        """The request as Session.request builds it (the session's headers and hooks), minus
+        what the door never uses: cookies, auth and per-call setting merges, which are a
+        third of a call's CPU in requests."""
+        prepared = requests.PreparedRequest()
+        prepared.prepare(
+            method=method,
+            url=url,
+            headers={**self.session.headers, **(headers or {})},
+            hooks=self.session.hooks,
+            **kwargs,
+        )
+        return prepared
 
     def _parse(self, response, parse, *, kind: CallKind, endpoint: str):
         try:

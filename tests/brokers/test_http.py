@@ -192,3 +192,25 @@ def test_concurrent_calls_come_back_in_order_and_a_failure_is_raised():
     down = partial(door().call, "GET", f"{URL}/down", endpoint="down", parse=json_parse)
     with pytest.raises(BrokerUnavailable):
         http.concurrently(calls[0], down)
+
+
+@pytest.fixture
+def proxy_environment(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://egress.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "api.direct.example")
+    http._proxies_for.cache_clear()
+    yield
+    http._proxies_for.cache_clear()
+
+
+@responses.activate
+def test_calls_go_through_the_environment_proxy_except_no_proxy_hosts(proxy_environment):
+    responses.get(URL, json={"data": 1})
+    responses.get("https://api.direct.example/x", json={"data": 2})
+
+    assert door().call("GET", URL, endpoint="orders", parse=json_parse) == 1
+    assert door().call("GET", "https://api.direct.example/x", endpoint="x", parse=json_parse) == 2
+
+    proxied, direct = (call.request.req_kwargs["proxies"] for call in responses.calls)
+    assert proxied["https"] == "http://egress.internal:3128"
+    assert "https" not in direct
