@@ -143,18 +143,25 @@ def get_presented(*, user, name: str, present: Callable[[PortfolioView], dict]) 
 
 
 def _active(user) -> list[BrokerConnection]:
-    mine = BrokerConnection.objects.for_user(user).active().select_related("app")
-    return list(mine.order_by("broker", "account_id", "pk"))
+    """The trader's active connections, each with its snapshot (one query)."""
+    mine = BrokerConnection.objects.for_user(user).active()
+    return list(
+        mine.select_related("app", "portfolio_snapshot").order_by("broker", "account_id", "pk")
+    )
+
+
+def _snapshot(connection: BrokerConnection) -> BrokerSnapshot | None:
+    try:
+        return connection.portfolio_snapshot
+    except BrokerSnapshot.DoesNotExist:
+        return None
 
 
 def _build_view(user_id, connections, portfolio: Consolidated | None = None) -> PortfolioView:
-    snapshots = {
-        s.connection_id: s for s in BrokerSnapshot.objects.filter(connection__in=connections)
-    }
     covered, failed, pending, inputs = [], [], [], []
     book = InstrumentBook()
     for connection in connections:
-        snapshot = snapshots.get(connection.pk)
+        snapshot = _snapshot(connection)
         state = _state(connection, snapshot)
         if snapshot is None or (snapshot.taken_at is None and not snapshot.error):
             pending.append(state)
@@ -208,12 +215,13 @@ def sync_portfolio(*, user, timeout: float = SYNC_TIMEOUT) -> PortfolioView:
     try:
         before = _fingerprint(get_consolidated(user=user))
         _set_progress(user.pk, connections, state="running")
-        previous = {
-            s.connection_id: s for s in BrokerSnapshot.objects.filter(connection__in=connections)
-        }
         outcomes = fetch.fetch_all(
             connections,
-            prefetch={pk: fetch.asked_before(s.payload) for pk, s in previous.items()},
+            prefetch={
+                c.pk: fetch.asked_before(s.payload)
+                for c in connections
+                if (s := _snapshot(c)) is not None
+            },
             timeout=timeout,
             on_done=lambda done: _set_progress(user.pk, connections, done=done),
         )
@@ -223,8 +231,7 @@ def sync_portfolio(*, user, timeout: float = SYNC_TIMEOUT) -> PortfolioView:
         portfolios = [o.portfolio(_portfolio_of(o.connection)) for o in landed]
         portfolio = consolidate(portfolios, book=book)
         with transaction.atomic():
-            for outcome in outcomes:
-                _save_snapshot(outcome, previous.get(outcome.connection.pk), book, now)
+            _save_snapshots(outcomes, book, now)
             _store_lines(user, portfolio)
         invalidate(user.pk)
         view = _build_view(user.pk, connections, portfolio)
@@ -237,20 +244,38 @@ def sync_portfolio(*, user, timeout: float = SYNC_TIMEOUT) -> PortfolioView:
         cache.delete(lock)
 
 
-def _save_snapshot(outcome, snapshot, book: InstrumentBook, now) -> None:
-    snapshot = snapshot or BrokerSnapshot(connection=outcome.connection)
-    snapshot.attempted_at = now
-    if outcome.error is None:
-        snapshot.payload = fetch.encode(outcome, book.for_broker(outcome.connection.broker))
-        snapshot.taken_at, snapshot.error, snapshot.error_kind = now, "", ""
-    else:
-        snapshot.error, snapshot.error_kind = outcome.error, outcome.error_kind
-    snapshot.save()
+def _save_snapshots(outcomes: list[fetch.Outcome], book: InstrumentBook, now) -> None:
+    """Each connection's snapshot, in two queries at most (the new ones, the known ones); the
+    connections hold the saved snapshots afterwards, for the view built next."""
+    new, known = [], []
+    for outcome in outcomes:
+        connection = outcome.connection
+        snapshot = _snapshot(connection)
+        if snapshot is None:
+            snapshot = connection.portfolio_snapshot = BrokerSnapshot(connection=connection)
+            new.append(snapshot)
+        else:
+            known.append(snapshot)
+        snapshot.attempted_at = now
+        if outcome.error is None:
+            snapshot.payload = fetch.encode(outcome, book.for_broker(connection.broker))
+            snapshot.taken_at, snapshot.error, snapshot.error_kind = now, "", ""
+        else:
+            snapshot.error, snapshot.error_kind = outcome.error, outcome.error_kind
+    BrokerSnapshot.objects.bulk_create(new)
+    BrokerSnapshot.objects.bulk_update(known, SNAPSHOT_FIELDS)
+
+
+SNAPSHOT_FIELDS = ["attempted_at", "payload", "taken_at", "error", "error_kind"]
 
 
 def _store_lines(user, portfolio: Consolidated) -> None:
-    """The queryable copy: one row per line, one per broker line (rounded to the column)."""
-    ConsolidatedPosition.objects.filter(user=user).delete()
+    """The queryable copy: one row per line, one per broker line (rounded to the column).
+
+    Rewritten only when it would change: the digest of what was last written is kept in the
+    cache, so a sync that brought the same numbers (outside market hours, most do) writes
+    nothing here. Without the digest (a cold cache) the rows are rewritten.
+    """
     rows, parts = [], {}
     for line in portfolio.lines:
         row = ConsolidatedPosition(
@@ -291,8 +316,36 @@ def _store_lines(user, portfolio: Consolidated) -> None:
                 last_price=b.last_price,
                 current_value=b.value,
             )
+    digest = _rows_digest(rows, parts.values())
+    key = _stored_key(user.pk)
+    if cache.get(key) == digest:
+        return
+    _delete_lines(user)  # and the old digest: until the new rows commit, nothing matches
     ConsolidatedPosition.objects.bulk_create(rows, batch_size=500)
     BrokerPositionBreakdown.objects.bulk_create(parts.values(), batch_size=500)
+    transaction.on_commit(lambda: cache.set(key, digest, CACHE_SECONDS))
+
+
+def _delete_lines(user) -> None:
+    cache.delete(_stored_key(user.pk))
+    ConsolidatedPosition.objects.filter(user=user).delete()
+
+
+def _stored_key(user_id) -> str:
+    return f"portfolio:stored-lines:{user_id}"
+
+
+def _rows_digest(rows, parts) -> str:
+    columns = [
+        [getattr(row, f.attname) for f in row._meta.concrete_fields if not f.primary_key]
+        for row in rows
+    ]
+    part_fields = ("connection_id", "broker_symbol", "exchange", "product", "quantity")
+    part_fields += ("average_price", "last_price", "current_value")
+    columns += [
+        [p.position.instrument_key, *(getattr(p, name) for name in part_fields)] for p in parts
+    ]
+    return hashlib.sha256(repr(columns).encode()).hexdigest()
 
 
 def _add_to(row: BrokerPositionBreakdown, line) -> None:
@@ -310,7 +363,7 @@ def rebuild_portfolio(*, user) -> PortfolioView | None:
     invalidate(user.pk)
     connections = _active(user)
     if not connections:
-        ConsolidatedPosition.objects.filter(user=user).delete()
+        _delete_lines(user)
         return None
     view = _build_view(user.pk, connections)
     with transaction.atomic():

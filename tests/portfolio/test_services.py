@@ -89,6 +89,34 @@ def test_one_broker_down_leaves_the_others_and_says_why_with_its_last_good_snaps
     assert [b.broker for b in services.get_consolidated(user=trader).failed] == ["dhan"]
 
 
+def test_the_stored_rows_follow_every_sync_and_are_rewritten_only_when_they_change(
+    trader, connect_brokers
+):
+    linked = connect_brokers(trader, ["zerodha", "upstox", "dhan"])
+    services.sync_portfolio(user=trader)
+    first = set(ConsolidatedPosition.objects.filter(user=trader).values_list("pk", flat=True))
+
+    services.sync_portfolio(user=trader)  # the same numbers: the same rows
+    assert set(ConsolidatedPosition.objects.filter(user=trader).values_list("pk", flat=True)) == (
+        first
+    )
+
+    kit.set_faults("dhan", outage=True)  # dhan's lines leave the totals: rewritten
+    services.sync_portfolio(user=trader)
+    assert not BrokerPositionBreakdown.objects.filter(connection=linked["dhan"]).exists()
+    assert BrokerPositionBreakdown.objects.filter(connection=linked["zerodha"]).exists()
+
+    # Without the digest of the last write (evicted from the cache), the rows are written again.
+    kit.clear_faults("dhan")
+    services.sync_portfolio(user=trader)
+    cache.delete(f"portfolio:stored-lines:{trader.pk}")
+    ConsolidatedPosition.objects.filter(user=trader).update(total_quantity=0)
+    services.sync_portfolio(user=trader)
+    stored = ConsolidatedPosition.objects.get(user=trader, isin=RELIANCE)
+    assert stored.total_quantity == 15  # Kite 10 + Upstox 5
+    assert BrokerPositionBreakdown.objects.filter(connection=linked["dhan"]).exists()
+
+
 def test_a_slow_broker_fails_on_its_timeout_without_holding_up_the_others(trader, connect_brokers):
     connect_brokers(trader, ["zerodha", "groww"])
     kit.set_faults("groww", latency_ms=1500)
