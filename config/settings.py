@@ -103,6 +103,14 @@ try:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 except ValueError:
     raise ImproperlyConfigured("DATABASE_URL could not be parsed.") from None
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL: readers never wait for the writer (the sync's threads, health's hooks, the server).
+    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;"}
+    # Tests get a file too, not the in-memory database Django would share between threads
+    # through one connection (whose table locks fail at once instead of waiting).
+    DATABASES["default"]["TEST"] = {
+        "NAME": env.string("TEST_DATABASE_NAME", str(BASE_DIR / "test-db.sqlite3"))
+    }
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env.string(
