@@ -45,7 +45,7 @@ from portfolio.normalize import (
     Identity,
     InstrumentBook,
     flag,
-    identify,
+    identify_all,
     positive,
     read_amount,
     read_line,
@@ -143,19 +143,8 @@ def consolidate(
             if position.quantity != 0:  # a position closed today counts only by its P&L
                 positions.append(position)
         realized[portfolio.connection_id] = day_realized
-        broker = portfolio.broker
-        for is_position, lines in ((False, portfolio.holdings), (True, positions)):
-            for line in lines:
-                identity = identify(broker, line, book)
-                broker_line = _broker_line(portfolio, line, identity, quotes, is_position)
-                if not identity.isin and not identity.contract:
-                    unjoined.append(broker_line)
-                    continue
-                members = groups.get(identity.key)
-                if members is None:
-                    groups[identity.key] = [broker_line]
-                else:
-                    members.append(broker_line)
+        _add_lines(portfolio, portfolio.holdings, False, quotes, book, groups, unjoined)
+        _add_lines(portfolio, positions, True, quotes, book, groups, unjoined)
     if unjoined:
         _join(unjoined, groups)
 
@@ -193,75 +182,110 @@ def _join(unjoined: list[BrokerLine], groups: dict[str, list[BrokerLine]]) -> No
         groups.setdefault(identity.key, []).append(broker_line)
 
 
-# --- One broker line --------------------------------------------------------------------------
-def _broker_line(portfolio, line, identity: Identity, quotes, is_position: bool) -> BrokerLine:
-    quantity, average = line.quantity, line.average_price
-    last, close = line.last_price, line.close_price
-    flags: list[dict] | tuple = ()
-    included = True
-    # The common case (a positive int quantity, finite Decimal prices) is checked in one go;
-    # anything else is read by _read_carefully, which flags instead of raising.
-    if not (
-        type(quantity) is int
-        and quantity > 0
-        and type(average) is Decimal
-        and average.is_finite()
-        and average >= ZERO
-        and (last is None or (type(last) is Decimal and last.is_finite() and last > ZERO))
-        and (close is None or (type(close) is Decimal and close.is_finite() and close > ZERO))
-    ):
-        quantity, average, last, close, included, flags = read_line(line, is_position)
-    from_quote = False
-    if quotes:
-        quote = quotes.get((line.exchange, line.symbol, line.instrument_id)) or quotes.get(
-            (identity.exchange, identity.symbol)
+# --- The broker lines -------------------------------------------------------------------------
+def _add_lines(
+    portfolio: BrokerPortfolio,
+    lines: Sequence,
+    is_position: bool,
+    quotes: dict[tuple, Quote],
+    book: InstrumentBook,
+    groups: dict[str, list[BrokerLine]],
+    unjoined: list[BrokerLine],
+) -> None:
+    """Each of ``lines`` as a BrokerLine, added to the group of its key (or to ``unjoined``).
+
+    This is the loop over every line of a sync, so it is written flat. The common case (a
+    positive int quantity, finite Decimal prices, a usable quote) is checked in one go; anything
+    else is read by ``read_line`` and ``read_amount``, which flag instead of raising.
+    """
+    if not isinstance(lines, list | tuple):  # read once: identities and lines must pair up
+        lines = list(lines)
+    broker, connection_id = portfolio.broker, portfolio.connection_id
+    by_listing = None  # the fallback index, built on the first line its own key misses
+    for line, identity in zip(lines, identify_all(broker, lines, book), strict=True):
+        quantity, average = line.quantity, line.average_price
+        last, close = line.last_price, line.close_price
+        flags: list[dict] | tuple = ()
+        included = True
+        if not (
+            type(quantity) is int
+            and quantity > 0
+            and type(average) is Decimal
+            and average.is_finite()
+            and average >= ZERO
+            and (last is None or (type(last) is Decimal and last.is_finite() and last > ZERO))
+            and (close is None or (type(close) is Decimal and close.is_finite() and close > ZERO))
+        ):
+            quantity, average, last, close, included, flags = read_line(line, is_position)
+        key, exchange, symbol, isin, _, _, contract, _ = identity
+        from_quote = False
+        if quotes:
+            quote = quotes.get((line.exchange, line.symbol, line.instrument_id))
+            if not quote:
+                if by_listing is None:
+                    by_listing = _by_listing(portfolio.quotes)
+                quote = by_listing.get((exchange, symbol))
+            if quote is not None:
+                quoted, quoted_close = quote.last_price, quote.previous_close
+                if (
+                    type(quoted) is Decimal
+                    and quoted.is_finite()
+                    and quoted > ZERO
+                    and (quoted_close is None or type(quoted_close) is Decimal)
+                ):
+                    if quoted_close is not None and not (
+                        quoted_close.is_finite() and quoted_close > ZERO
+                    ):
+                        quoted_close = None
+                else:
+                    flags = flags or []
+                    quoted = positive(read_amount(quoted, flags, "quoted price"))
+                    quoted_close = positive(read_amount(quoted_close, flags, "quoted close"))
+                if quoted is not None:
+                    last, from_quote = quoted, True
+                close = quoted_close or close
+        if flags:
+            for note in flags:
+                note["broker"] = broker
+        broker_line = BrokerLine(
+            identity,
+            line.asset_type,
+            connection_id,
+            broker,
+            portfolio.account_id,
+            exchange,
+            line.broker_symbol or line.symbol or str(line.instrument_id or ""),
+            line.product if is_position else "",
+            quantity,
+            average,
+            last,
+            close,
+            from_quote,
+            (LISTING_ORDER.get(exchange, 2) << 1) | (not from_quote),
+            included,
+            None,
+            flags,
         )
-        if quote is not None:
-            quoted, quoted_close = quote.last_price, quote.previous_close
-            if not (
-                type(quoted) is Decimal
-                and quoted.is_finite()
-                and quoted > ZERO
-                and (quoted_close is None or type(quoted_close) is Decimal)
-            ):
-                flags = flags or []
-                quoted = positive(read_amount(quoted, flags, "quoted price"))
-                quoted_close = positive(read_amount(quoted_close, flags, "quoted close"))
-            elif quoted_close is not None and not (
-                quoted_close.is_finite() and quoted_close > ZERO
-            ):
-                quoted_close = None
-            if quoted is not None:
-                last, from_quote = quoted, True
-            close = quoted_close or close
-    for note in flags:
-        note["broker"] = portfolio.broker
-    return BrokerLine(
-        identity,
-        line.asset_type,
-        portfolio.connection_id,
-        portfolio.broker,
-        portfolio.account_id,
-        identity.exchange,
-        line.broker_symbol or line.symbol or str(line.instrument_id or ""),
-        line.product if is_position else "",
-        quantity,
-        average,
-        last,
-        close,
-        from_quote,
-        (LISTING_ORDER.get(identity.exchange, 2) << 1) | (not from_quote),
-        included,
-        None,
-        flags,
-    )
+        if not isin and not contract:  # no ISIN yet: joined once every line is known
+            unjoined.append(broker_line)
+            continue
+        members = groups.get(key)
+        if members is None:
+            groups[key] = [broker_line]
+        else:
+            members.append(broker_line)
 
 
-def _quote_index(quotes: Mapping[InstrumentRef, Quote]) -> dict:
-    """Quotes by (exchange, symbol, id) as asked, and by (exchange, symbol) as a fallback."""
-    index: dict = {}
+def _quote_index(quotes: Mapping[InstrumentRef, Quote]) -> dict[tuple, Quote]:
+    """Quotes by (exchange, symbol, id) as asked (plain tuples: a line is looked up by its own
+    fields, without building an InstrumentRef)."""
+    return {(ref.exchange, ref.symbol, ref.instrument_id): q for ref, q in quotes.items()}
+
+
+def _by_listing(quotes: Mapping[InstrumentRef, Quote]) -> dict[tuple, Quote]:
+    """The fallback: the first quote of each (exchange, symbol)."""
+    index: dict[tuple, Quote] = {}
     for ref, quote in quotes.items():
-        index[(ref.exchange, ref.symbol, ref.instrument_id)] = quote
         index.setdefault((ref.exchange, ref.symbol), quote)
     return index
 
@@ -269,27 +293,30 @@ def _quote_index(quotes: Mapping[InstrumentRef, Quote]) -> dict:
 # --- One consolidated line ----------------------------------------------------------------------
 def _line(key: str, members: list[BrokerLine]) -> Line:
     first, rank, name = None, 9, ""
-    best = None
+    best, best_rank = None, 0
     quantity, cost, included = 0, ZERO, False
     flags: list[dict] = []
+    kinds = []  # the asset types other than EQUITY
     for broker_line in members:
-        listing = broker_line.rank >> 1
-        if listing < rank:
-            first, rank = broker_line.identity, listing
+        identity, line_rank = broker_line.identity, broker_line.rank
+        if line_rank >> 1 < rank:
+            first, rank = identity, line_rank >> 1
         if not name:
-            name = broker_line.identity.name
+            name = identity.name
         if broker_line.flags:
             flags += broker_line.flags
+        if broker_line.asset_type != "EQUITY":
+            kinds.append(broker_line.asset_type)
         if broker_line.included:
             quantity += broker_line.quantity
             cost += broker_line.quantity * broker_line.average_price
             included = True
         if broker_line.last_price is not None and (
             best is None
-            or broker_line.rank < best.rank  # the common decision, without building tuples
-            or (broker_line.rank == best.rank and _price_order(broker_line) < _price_order(best))
+            or line_rank < best_rank  # the common decision, without building tuples
+            or (line_rank == best_rank and _wins_tie(broker_line, best))
         ):
-            best = broker_line
+            best, best_rank = broker_line, line_rank
 
     price = close = None
     if best is not None:
@@ -332,7 +359,7 @@ def _line(key: str, members: list[BrokerLine]) -> Line:
         first.symbol,
         first.exchange,
         first.name or name,
-        _asset_class(first, members),
+        _asset_class(first, kinds),
         lot_size,
         quantity,
         cost / quantity if quantity else None,
@@ -354,8 +381,16 @@ def _price_order(b: BrokerLine) -> tuple:
     return (b.rank, -abs(b.quantity), b.broker, b.connection_id)
 
 
-def _asset_class(identity: Identity, members: list[BrokerLine]) -> str:
-    kinds = [b.asset_type for b in members if b.asset_type != "EQUITY"]
+def _wins_tie(b: BrokerLine, other: BrokerLine) -> bool:
+    """``_price_order(b) < _price_order(other)`` for two lines of the same rank."""
+    if abs(b.quantity) != abs(other.quantity):
+        return abs(b.quantity) > abs(other.quantity)
+    if b.broker != other.broker:
+        return b.broker < other.broker
+    return b.connection_id < other.connection_id
+
+
+def _asset_class(identity: Identity, kinds: list[str]) -> str:
     if identity.contract:
         return CONTRACT_CLASSES.get(identity.exchange) or str(min(kinds, default="DERIVATIVE"))
     if "MUTUAL_FUND" in kinds:

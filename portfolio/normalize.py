@@ -163,10 +163,26 @@ class Identity(NamedTuple):
     in_master: bool = False
 
 
+@dataclass(slots=True)
+class _Lookup:
+    """A spelling that needs the broker's master: its parts, and the Identity each broker's
+    master made of it last time, reused while that master says the same (no contracts: their
+    lot size is the line's too)."""
+
+    exchange: str
+    symbol: str
+    isin: str
+    instrument_id: str
+    contract: bool
+    made: dict[str, tuple[MasterEntry | None, Identity]] = field(default_factory=dict)
+
+
 # Spellings already read → what they say. A portfolio's lines come back every sync and every
 # rebuild, so reading each spelling once keeps a 7,000-line aggregation within its budget.
-_SPELLINGS: dict[tuple, Identity | tuple] = {}
+_SPELLINGS: dict[tuple, Identity | _Lookup] = {}
 SPELLINGS_KEPT = 100_000
+# An Identity from its eight fields at once, without NamedTuple's keyword-aware __new__.
+_new_identity = tuple.__new__
 
 
 def identify(broker: str, line, book: InstrumentBook) -> Identity:
@@ -175,27 +191,43 @@ def identify(broker: str, line, book: InstrumentBook) -> Identity:
     A line left without an ISIN here may still get one from another line of the same sync
     (``aggregate`` does that join, as it sees every broker at once).
     """
-    spelling = (
-        line.exchange,
-        line.symbol,
-        line.broker_symbol,
-        line.instrument_id,
-        line.isin,
-        line.asset_type,
-    )
-    try:
-        known = _SPELLINGS.get(spelling)
-    except TypeError:  # an unhashable field (bad input): read it without remembering
-        known, spelling = _read_spelling(*spelling), None
-    if known is None:
-        known = _read_spelling(*spelling)
-        if len(_SPELLINGS) >= SPELLINGS_KEPT:
-            _SPELLINGS.clear()
-        _SPELLINGS[spelling] = known
-    if type(known) is Identity:  # the spelling alone says it all (an ISIN, not a contract)
-        return known
-    exchange, symbol, isin, instrument_id, contract = known
-    entry = book.find(broker, instrument_id, exchange, symbol)
+    return identify_all(broker, (line,), book)[0]
+
+
+def identify_all(broker: str, lines: Iterable, book: InstrumentBook) -> list[Identity]:
+    """``identify`` for each of ``lines``, in order: the aggregation's inner loop, kept lean."""
+    spellings = _SPELLINGS
+    found = []
+    for line in lines:
+        spelling = (
+            line.exchange,
+            line.symbol,
+            line.broker_symbol,
+            line.instrument_id,
+            line.isin,
+            line.asset_type,
+        )
+        try:
+            known = spellings.get(spelling)
+        except TypeError:  # an unhashable field (bad input): read it without remembering
+            known = _read_spelling(*spelling)
+        else:
+            if known is None:
+                known = _read_spelling(*spelling)
+                if len(spellings) >= SPELLINGS_KEPT:
+                    spellings.clear()
+                spellings[spelling] = known
+        # An Identity: the spelling alone says it all (an ISIN, not a contract).
+        found.append(known if type(known) is Identity else _from_master(broker, line, known, book))
+    return found
+
+
+def _from_master(broker: str, line, known: _Lookup, book: InstrumentBook) -> Identity:
+    entry = book.find(broker, known.instrument_id, known.exchange, known.symbol)
+    made = known.made.get(broker)
+    if made is not None and (made[0] is entry or made[0] == entry):
+        return made[1]
+    exchange, symbol, isin = known.exchange, known.symbol, known.isin
     name, lot_size = "", 1
     if entry is not None:
         exchange = exchange or entry.exchange
@@ -203,13 +235,17 @@ def identify(broker: str, line, book: InstrumentBook) -> Identity:
         isin = isin or entry.isin
         name, lot_size = entry.name, entry.lot_size
     if not symbol:
-        symbol = f"#{instrument_id}" if instrument_id else "?"
-    if contract:
+        symbol = f"#{known.instrument_id}" if known.instrument_id else "?"
+    if known.contract:
         lot_size = max(int(getattr(line, "lot_size", 1) or 1), lot_size)
         key = f"{exchange or '?'}:{symbol}"
-        return Identity(key, exchange, symbol, "", name, lot_size, True, entry is not None)
+        parts = (key, exchange, symbol, "", name, lot_size, True, entry is not None)
+        return _new_identity(Identity, parts)
     key = isin or f"{exchange or '?'}:{symbol}"
-    return Identity(key, exchange, symbol, isin, name, lot_size, False, entry is not None)
+    parts = (key, exchange, symbol, isin, name, lot_size, False, entry is not None)
+    identity = _new_identity(Identity, parts)
+    known.made[broker] = (entry, identity)
+    return identity
 
 
 def _read_spelling(exchange, symbol, broker_symbol, instrument_id, isin, asset_type):
@@ -232,8 +268,8 @@ def _read_spelling(exchange, symbol, broker_symbol, instrument_id, isin, asset_t
         isin = parse_symbol(instrument_id).isin
     contract = exchange in CONTRACT_EXCHANGES or asset_type in CONTRACT_TYPES
     if isin and symbol and not contract:
-        return Identity(isin, exchange, symbol, isin)
-    return exchange, symbol, isin, instrument_id, contract
+        return _new_identity(Identity, (isin, exchange, symbol, isin, "", 1, False, False))
+    return _Lookup(exchange, symbol, isin, instrument_id, contract)
 
 
 # --- The stored masters ---------------------------------------------------------------------

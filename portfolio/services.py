@@ -215,6 +215,19 @@ def sync_portfolio(*, user, timeout: float = SYNC_TIMEOUT) -> PortfolioView:
     try:
         before = _fingerprint(get_consolidated(user=user))
         _set_progress(user.pk, connections, state="running")
+        book, payloads = InstrumentBook(), {}
+
+        def landed_one(outcome: fetch.Outcome) -> None:
+            """A broker finished: its progress shows, and while the others still answer, its
+            master entries are read and its snapshot encoded (off the sync's critical path)."""
+            _set_progress(user.pk, connections, done=outcome)
+            if outcome.error is None:
+                broker = outcome.connection.broker
+                entries = load_book({broker: outcome.lines()})
+                book.by_id.update(entries.by_id)
+                book.by_symbol.update(entries.by_symbol)
+                payloads[outcome.connection.pk] = fetch.encode(outcome, entries.for_broker(broker))
+
         outcomes = fetch.fetch_all(
             connections,
             prefetch={
@@ -223,15 +236,14 @@ def sync_portfolio(*, user, timeout: float = SYNC_TIMEOUT) -> PortfolioView:
                 if (s := _snapshot(c)) is not None
             },
             timeout=timeout,
-            on_done=lambda done: _set_progress(user.pk, connections, done=done),
+            on_done=landed_one,
         )
         now = timezone.now()
         landed = [o for o in outcomes if o.error is None]
-        book = load_book({o.connection.broker: o.lines() for o in landed})
         portfolios = [o.portfolio(_portfolio_of(o.connection)) for o in landed]
         portfolio = consolidate(portfolios, book=book)
         with transaction.atomic():
-            _save_snapshots(outcomes, book, now)
+            _save_snapshots(outcomes, payloads, now)
             _store_lines(user, portfolio)
         invalidate(user.pk)
         view = _build_view(user.pk, connections, portfolio)
@@ -244,26 +256,36 @@ def sync_portfolio(*, user, timeout: float = SYNC_TIMEOUT) -> PortfolioView:
         cache.delete(lock)
 
 
-def _save_snapshots(outcomes: list[fetch.Outcome], book: InstrumentBook, now) -> None:
-    """Each connection's snapshot, in two queries at most (the new ones, the known ones); the
-    connections hold the saved snapshots afterwards, for the view built next."""
-    new, known = [], []
+def _save_snapshots(outcomes: list[fetch.Outcome], payloads: dict, now) -> None:
+    """Each connection's snapshot: new ones in one INSERT, the ones that answered the same as
+    last time in one UPDATE of their times, the others one UPDATE each (bulk_update's CASE
+    over the JSON costs more than that). The connections hold the saved snapshots afterwards,
+    for the view built next."""
+    new, same, changed = [], [], []
     for outcome in outcomes:
         connection = outcome.connection
         snapshot = _snapshot(connection)
         if snapshot is None:
             snapshot = connection.portfolio_snapshot = BrokerSnapshot(connection=connection)
             new.append(snapshot)
-        else:
-            known.append(snapshot)
         snapshot.attempted_at = now
         if outcome.error is None:
-            snapshot.payload = fetch.encode(outcome, book.for_broker(connection.broker))
+            payload = payloads[connection.pk]
+            if snapshot not in new:
+                unchanged = snapshot.payload == payload and not snapshot.error
+                (same if unchanged else changed).append(snapshot)
+            snapshot.payload = payload
             snapshot.taken_at, snapshot.error, snapshot.error_kind = now, "", ""
         else:
             snapshot.error, snapshot.error_kind = outcome.error, outcome.error_kind
+            if snapshot not in new:
+                changed.append(snapshot)
     BrokerSnapshot.objects.bulk_create(new)
-    BrokerSnapshot.objects.bulk_update(known, SNAPSHOT_FIELDS)
+    BrokerSnapshot.objects.filter(pk__in=[s.pk for s in same]).update(
+        attempted_at=now, taken_at=now
+    )
+    for snapshot in changed:
+        snapshot.save(update_fields=SNAPSHOT_FIELDS)
 
 
 SNAPSHOT_FIELDS = ["attempted_at", "payload", "taken_at", "error", "error_kind"]

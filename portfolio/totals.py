@@ -55,7 +55,8 @@ def summarize(lines, portfolios, realized: dict, notes: list[dict]) -> Consolida
     """Totals over the lines that have a value; each broker line valued at its line's price."""
     total_value = total_cost = pnl = day = day_base = ZERO
     by_class = dict.fromkeys(ASSET_CLASSES, ZERO)
-    by_connection: dict[str, list] = {p.connection_id: [ZERO, 0] for p in portfolios}
+    # Each connection's broker line values, summed once all are known.
+    by_connection: dict[str, list[Decimal]] = {p.connection_id: [] for p in portfolios}
     left_out, no_close = [], []
     for line in lines:
         if line.value is None:
@@ -74,9 +75,7 @@ def summarize(lines, portfolios, realized: dict, notes: list[dict]) -> Consolida
         for broker_line in line.broker_lines:  # each valued at the line's one price
             if broker_line.included:
                 broker_line.value = amount = broker_line.quantity * price
-                share = by_connection[broker_line.connection_id]
-                share[0] += amount
-                share[1] += 1
+                by_connection[broker_line.connection_id].append(amount)
     if left_out:
         why = "Left out of the totals (no usable price or quantity)"
         notes.append(flag("left_out", f"{why}: {', '.join(left_out)}."))
@@ -93,7 +92,8 @@ def summarize(lines, portfolios, realized: dict, notes: list[dict]) -> Consolida
             funds_cash = read_amount(portfolio.funds.available, flags, "cash", signed=True)
             notes += [dict(f, broker=portfolio.broker) for f in flags]
         cash += funds_cash or ZERO
-        value, count = by_connection[portfolio.connection_id]
+        values = by_connection[portfolio.connection_id]
+        value, count = sum(values, ZERO), len(values)
         share = value / total_value * HUNDRED if total_value else None
         breakdown.append(
             BrokerShare(
