@@ -176,6 +176,8 @@ def test_price_rule_nse_before_bse_then_quote_then_the_largest_line():
         D("2926"),
         "zerodha",
     )
+    # The line is shown as its primary listing, though the BSE line came first and was quoted.
+    assert (line.exchange, line.symbol) == ("NSE", "RELIANCE")
 
 
 def test_an_intraday_position_without_isin_joins_the_holdings_of_its_stock():
