@@ -1,5 +1,6 @@
 """The pure aggregation: per-broker portfolios → one consolidated portfolio, checked by hand."""
 
+import gc
 import random
 from decimal import Decimal
 
@@ -373,3 +374,26 @@ def test_whatever_arrives_never_crashes_and_totals_add_up(quantity, price):
     assert result.total_value == sum(line.value for line in counted)
     assert result.total_value - result.total_cost == result.unrealized_pnl
     assert result.total_value >= D("29505.00")
+
+
+def test_the_garbage_collector_is_left_as_it_was_found():
+    # consolidate() pauses the cyclic collector while it builds; the process must get it back
+    # exactly as it was: on stays on, off stays off, and frozen objects stay frozen.
+    assert gc.isenabled()
+    consolidate(four_brokers(), book=book_for_reliance())
+    assert gc.isenabled()
+
+    gc.disable()
+    try:
+        consolidate(four_brokers(), book=book_for_reliance())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        consolidate(four_brokers(), book=book_for_reliance())
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
