@@ -223,7 +223,8 @@ _ORDER_FROM = {
     exchange: rank << LISTING_SHIFT | ANSWER_BIT | SIZE_LIMIT
     for exchange, rank in LISTING_ORDER.items()
 }
-_ORDER_OTHER = (max(LISTING_ORDER.values()) + 1) << LISTING_SHIFT | ANSWER_BIT | SIZE_LIMIT
+_OTHER_LISTING = max(LISTING_ORDER.values()) + 1  # any other exchange
+_ORDER_OTHER = _OTHER_LISTING << LISTING_SHIFT | ANSWER_BIT | SIZE_LIMIT
 _blank = object.__new__
 
 
@@ -345,14 +346,14 @@ def _by_listing(quotes: Mapping[InstrumentRef, Quote]) -> dict[tuple, Quote]:
 # --- One consolidated line ----------------------------------------------------------------------
 def _line(key: str, members: list[BrokerLine]) -> Line:
     first = best = None
-    first_below, best_order = _ORDER_OTHER + 1, 0  # first: the first line of the best listing
+    listing, best_order = _OTHER_LISTING + 1, 0  # first: the first line of the best listing
     quantity, cost, included = 0, ZERO, False
     flags: list[dict] = []
     kinds = []  # the asset types other than EQUITY
     for broker_line in members:
         order = broker_line.order
-        if order < first_below:
-            first, first_below = broker_line.identity, order >> LISTING_SHIFT << LISTING_SHIFT
+        if order >> LISTING_SHIFT < listing:
+            first, listing = broker_line.identity, order >> LISTING_SHIFT
         if broker_line.flags:
             flags += broker_line.flags
         if broker_line.asset_type != "EQUITY":
@@ -367,12 +368,7 @@ def _line(key: str, members: list[BrokerLine]) -> Line:
             or (order == best_order and _price_order(broker_line) < _price_order(best))
         ):
             best, best_order = broker_line, order
-    name = first.name
-    if not name:  # a plain loop: a generator would cost more than the whole line
-        for broker_line in members:
-            if broker_line.identity.name:
-                name = broker_line.identity.name
-                break
+    name = first.name or next((b.identity.name for b in members if b.identity.name), "")
 
     price = close = None
     if best is not None:
@@ -409,28 +405,28 @@ def _line(key: str, members: list[BrokerLine]) -> Line:
             message = f"{quantity} is not a whole number of lots of {lot_size}"
             flags.append(flag("odd_lot", message))
 
-    line = _blank(Line)  # field by field, as a broker line is
-    line.key = key
-    line.isin = first.isin
-    line.symbol = first.symbol
-    line.exchange = first.exchange
-    line.name = name
-    line.asset_class = _asset_class(first, kinds)
-    line.lot_size = lot_size
-    line.quantity = quantity
-    line.average_price = cost / quantity if quantity else None
-    line.current_price = price
-    line.previous_close = close
-    line.cost = cost
-    line.value = value
-    line.pnl = pnl
-    line.pnl_percent = pnl_percent
-    line.day_change = day
-    line.day_change_percent = day_percent
-    line.price_from = best.broker if best is not None else ""
-    line.broker_lines = members
-    line.flags = flags
-    return line
+    return Line(
+        key,
+        first.isin,
+        first.symbol,
+        first.exchange,
+        name,
+        _asset_class(first, kinds),
+        lot_size,
+        quantity,
+        cost / quantity if quantity else None,
+        price,
+        close,
+        cost,
+        value,
+        pnl,
+        pnl_percent,
+        day,
+        day_percent,
+        best.broker if best is not None else "",
+        members,
+        flags,
+    )
 
 
 def _price_order(b: BrokerLine) -> tuple:
