@@ -106,8 +106,9 @@ def parse_symbol(text: str, *, exchange: str = "", token: str = "") -> ParsedSym
     return ParsedSymbol(exchange, plain_symbol(text), "", token)
 
 
-@dataclass(frozen=True, slots=True)
-class MasterEntry:
+class MasterEntry(NamedTuple):
+    """One instrument as a broker's master describes it (a tuple: compared in C each sync)."""
+
     exchange: str
     symbol: str
     isin: str = ""
