@@ -261,8 +261,13 @@ def _plain(value):
     return value
 
 
+def _names(cls) -> tuple[str, ...]:
+    """The fields of a dataclass or of a NamedTuple (InstrumentRef)."""
+    return getattr(cls, "_fields", None) or tuple(f.name for f in fields(cls))
+
+
 def _row(obj) -> dict:
-    return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
+    return {name: _plain(getattr(obj, name)) for name in _names(obj)}
 
 
 def _typed(name: str, value):
@@ -277,7 +282,7 @@ def _typed(name: str, value):
 
 
 def _build(cls, row: dict):
-    names = {f.name for f in fields(cls)}
+    names = _names(cls)
     return cls(**{k: _typed(k, v) for k, v in row.items() if k in names})
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 
 # --- Errors: every vendor error lands in one of these -------------------------------------
@@ -293,8 +293,10 @@ class Trade:
     traded_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class InstrumentRef:
+class InstrumentRef(NamedTuple):
+    """An instrument as a line names it (a tuple: hashed and compared in C, and equal to the
+    plain ``(exchange, symbol, instrument_id)`` the aggregator looks quotes up by)."""
+
     exchange: str
     symbol: str
     instrument_id: str = ""
