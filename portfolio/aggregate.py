@@ -76,14 +76,13 @@ class BrokerPortfolio:
 
 @dataclass(slots=True)
 class BrokerLine:
+    source: Holding | Position  # the line as the broker answered it
     identity: Identity
     asset_type: str
     connection_id: str
     broker: str
     account_id: str
     exchange: str
-    broker_symbol: str
-    product: str  # "" for a holding
     quantity: int
     average_price: Decimal | None
     last_price: Decimal | None  # what this broker said (its quote, or its answer)
@@ -92,6 +91,17 @@ class BrokerLine:
     included: bool = True
     value: Decimal | None = None
     flags: list[dict] | tuple = ()  # a tuple while there is nothing to say
+
+    @property
+    def broker_symbol(self) -> str:
+        """The instrument as this broker spells it."""
+        line = self.source
+        return line.broker_symbol or line.symbol or str(line.instrument_id or "")
+
+    @property
+    def product(self) -> str:
+        """CNC, MIS, NRML... for a position; "" for a holding."""
+        return getattr(self.source, "product", "")
 
 
 @dataclass(slots=True)
@@ -162,7 +172,6 @@ def _consolidate(portfolios: Sequence[BrokerPortfolio], book: InstrumentBook) ->
     notes: list[dict] = []
     for portfolio in portfolios:
         notes += [flag("broker_note", note, portfolio.broker) for note in portfolio.notes]
-        quotes = _quote_index(portfolio.quotes)
         positions = []
         day_realized = ZERO
         for position in portfolio.positions:
@@ -174,8 +183,8 @@ def _consolidate(portfolios: Sequence[BrokerPortfolio], book: InstrumentBook) ->
             if position.quantity != 0:  # a position closed today counts only by its P&L
                 positions.append(position)
         realized[portfolio.connection_id] = day_realized
-        _add_lines(portfolio, portfolio.holdings, False, quotes, book, groups, unjoined)
-        _add_lines(portfolio, positions, True, quotes, book, groups, unjoined)
+        _add_lines(portfolio, portfolio.holdings, False, book, groups, unjoined)
+        _add_lines(portfolio, positions, True, book, groups, unjoined)
     if unjoined:
         _join(unjoined, groups)
 
@@ -232,7 +241,6 @@ def _add_lines(
     portfolio: BrokerPortfolio,
     lines: Sequence,
     is_position: bool,
-    quotes: dict[tuple, Quote],
     book: InstrumentBook,
     groups: dict[str, list[BrokerLine]],
     unjoined: list[BrokerLine],
@@ -247,21 +255,25 @@ def _add_lines(
         lines = list(lines)
     broker, connection_id = portfolio.broker, portfolio.connection_id
     account_id = portfolio.account_id
+    quotes = portfolio.quotes  # InstrumentRef keys: found by a plain (exchange, symbol, id)
     by_listing = None  # the fallback index, built on the first line its own key misses
     for line, identity in zip(lines, identify_all(broker, lines, book), strict=True):
         quantity, average = line.quantity, line.average_price
         last, close = line.last_price, line.close_price
         flags: list[dict] | tuple = ()
         included = True
-        if (
-            type(quantity) is int
-            and 0 < quantity < SIZE_LIMIT
-            and type(average) is Decimal
-            and average.is_finite()
-            and average >= ZERO
-            and (last is None or (type(last) is Decimal and last.is_finite() and last > ZERO))
-            and (close is None or (type(close) is Decimal and close.is_finite() and close > ZERO))
-        ):
+        try:  # only a Decimal has is_finite(): anything else takes the careful path
+            clean = (
+                type(quantity) is int
+                and 0 < quantity < SIZE_LIMIT
+                and average.is_finite()
+                and average >= ZERO
+                and (last is None or (last.is_finite() and last > ZERO))
+                and (close is None or (close.is_finite() and close > ZERO))
+            )
+        except (AttributeError, TypeError):
+            clean = False
+        if clean:
             size = quantity
         else:
             quantity, average, last, close, included, flags = read_line(line, is_position)
@@ -270,25 +282,24 @@ def _add_lines(
         order = _ORDER_FROM.get(exchange, _ORDER_OTHER)
         if quotes:
             quote = quotes.get((line.exchange, line.symbol, line.instrument_id))
-            if not quote:
+            if quote is None:
                 if by_listing is None:
-                    by_listing = _by_listing(portfolio.quotes)
+                    by_listing = _by_listing(quotes)
                 quote = by_listing.get((exchange, symbol))
             if quote is not None:
                 quoted, quoted_close = quote.last_price, quote.previous_close
-                if not (
-                    type(quoted) is Decimal
-                    and quoted.is_finite()
-                    and quoted > ZERO
-                    and (
-                        quoted_close is None
-                        or (
-                            type(quoted_close) is Decimal
-                            and quoted_close.is_finite()
-                            and quoted_close > ZERO
+                try:
+                    clean = (
+                        quoted.is_finite()
+                        and quoted > ZERO
+                        and (
+                            quoted_close is None
+                            or (quoted_close.is_finite() and quoted_close > ZERO)
                         )
                     )
-                ):
+                except (AttributeError, TypeError):
+                    clean = False
+                if not clean:
                     flags = flags or []
                     quoted = positive(read_amount(quoted, flags, "quoted price"))
                     quoted_close = positive(read_amount(quoted_close, flags, "quoted close"))
@@ -301,16 +312,13 @@ def _add_lines(
         # Field by field: BrokerLine(...) through its __init__ costs more than the rest of
         # this loop's work together.
         broker_line = _blank(BrokerLine)
+        broker_line.source = line
         broker_line.identity = identity
         broker_line.asset_type = line.asset_type
         broker_line.connection_id = connection_id
         broker_line.broker = broker
         broker_line.account_id = account_id
         broker_line.exchange = exchange
-        broker_line.broker_symbol = (
-            line.broker_symbol or line.symbol or str(line.instrument_id or "")
-        )
-        broker_line.product = line.product if is_position else ""
         broker_line.quantity = quantity
         broker_line.average_price = average
         broker_line.last_price = last
@@ -327,12 +335,6 @@ def _add_lines(
             groups[key] = [broker_line]
         else:
             members.append(broker_line)
-
-
-def _quote_index(quotes: Mapping[InstrumentRef, Quote]) -> dict[tuple, Quote]:
-    """Quotes by (exchange, symbol, id) as asked (plain tuples: a line is looked up by its own
-    fields, without building an InstrumentRef)."""
-    return {(ref.exchange, ref.symbol, ref.instrument_id): q for ref, q in quotes.items()}
 
 
 def _by_listing(quotes: Mapping[InstrumentRef, Quote]) -> dict[tuple, Quote]:
