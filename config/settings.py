@@ -73,8 +73,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
-if SANDBOX_ENABLED:  # the simulated brokers' injected latency (brokers/sandbox/kit.py)
-    MIDDLEWARE.append("brokers.sandbox.kit.hold_answers")
+if SANDBOX_ENABLED:  # the simulated brokers' injected latency, counted from a call's arrival
+    MIDDLEWARE.insert(0, "brokers.sandbox.kit.hold_answers")  # (brokers/sandbox/kit.py)
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"

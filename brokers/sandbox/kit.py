@@ -305,24 +305,32 @@ class ErrorBodies:
         )
 
 
-# The moment the current call's answer may leave (set by apply_faults, kept by hold_answers).
-_answer_at: ContextVar[list[float] | None] = ContextVar("sandbox_answer_at", default=None)
+@dataclass(slots=True)
+class _Hold:
+    """When the current call came in, and when its answer may leave (set by apply_faults)."""
+
+    arrived: float
+    until: float | None = None
+
+
+_hold: ContextVar[_Hold | None] = ContextVar("sandbox_hold", default=None)
 
 
 def hold_answers(get_response):
-    """Middleware: an answer with injected latency leaves ``latency_ms`` after its call came
-    in, not sooner. The broker's own work happens inside that time, as on a real broker's
-    machines, so a slow sandbox process does not add to the latency a client sees."""
+    """Middleware, the outermost: an answer with injected latency leaves ``latency_ms`` after
+    its call came in, not sooner. All the work of the call (Django's middleware and the
+    broker's own) happens inside that time, as on a real broker's machines, so a slow sandbox
+    process does not add to the latency a client sees."""
 
     def middleware(request):
-        answer_at: list[float] = []
-        token = _answer_at.set(answer_at)
+        hold = _Hold(arrived=time.monotonic())
+        token = _hold.set(hold)
         try:
             response = get_response(request)
         finally:
-            _answer_at.reset(token)
-        if answer_at:
-            time.sleep(max(0.0, answer_at[0] - time.monotonic()))
+            _hold.reset(token)
+        if hold.until is not None:
+            time.sleep(max(0.0, hold.until - time.monotonic()))
         return response
 
     return middleware
@@ -335,11 +343,11 @@ def apply_faults(broker: str, account_id: str, errors: ErrorBodies) -> HttpRespo
     if not faults.active:
         return None
     if faults.latency_ms:
-        answer_at = _answer_at.get()
-        if answer_at is None:  # called outside a request (no middleware to hold the answer)
+        hold = _hold.get()
+        if hold is None:  # called outside a request (no middleware to hold the answer)
             time.sleep(faults.latency_ms / 1000)
-        elif not answer_at:
-            answer_at.append(time.monotonic() + faults.latency_ms / 1000)
+        elif hold.until is None:
+            hold.until = hold.arrived + faults.latency_ms / 1000
     if faults.outage:
         return errors.unavailable()
     if faults.rate_limited:
