@@ -14,8 +14,8 @@ A trader connects all seven demo accounts through their real logins; then we tim
 - back to back: warm syncs without a pause, where the brokers' rate caps show;
 - the same warm sync for a trader with the five other brokers (no Groww, no Fyers).
 
-The per-broker finish times of one warm round show what bounds the total: not our sync, but
-two things in brokers/ (see the printout).
+The per-broker finish times of one warm round (the fetch alone) show what bounds the total:
+the slowest broker's answer, and what the sync does before and after the fetch.
 """
 
 import statistics
@@ -128,11 +128,12 @@ def measure(urls: dict[str, str]) -> None:
         print("   one warm round, when each broker had answered everything:")
         for broker, ms in finishes:
             print(f"     {broker:9s} {ms:4.0f} ms")
+        slowest, last_ms = finishes[-1]
         print(
-            "   Bounded by brokers/, not by the sync: Groww's adapter asks /live-data/ltp, then\n"
-            "   /live-data/ohlc (2 round trips); Fyers' limiter bucket (200/min at 80 % = 2.67/s,\n"
-            "   capacity 2.67) holds the 4th of its parallel reads ~0.5 s. Back to back, the 1/s\n"
-            "   caps (Angel One per endpoint, Kite/Dhan quotes) add their waits."
+            f"   the fetch waits for its slowest broker, {slowest} ({last_ms:.0f} ms, "
+            f"{last_ms - LATENCY_MS:.0f} ms over the latency);\n"
+            f"   the rest of a warm sync (reading connections, storing, caching, the push): "
+            f"~{statistics.median(warm) - last_ms:.0f} ms"
         )
     finally:
         for broker in BROKERS:
