@@ -85,7 +85,6 @@ def run() -> None:
     print(
         f"   for scale, {CONCURRENT} concurrent GET /healthz (one query, no work): all done in "
         f"{floor_wall:5.0f} ms, p99 {floor_p99:5.0f} ms.\n"
-        "   One Daphne process runs Python one request at a time, so a burst queues; most of\n"
-        "   each request's cost is the ASGI path. The view, served from the cache with the\n"
-        "   token's lookup cached too, is about 1 ms of it."
+        "   One Daphne process runs Python one request at a time, so a burst queues: what the\n"
+        "   two bursts share (the ASGI path, auth, the queue) is most of each request's time."
     )
