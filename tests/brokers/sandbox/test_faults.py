@@ -132,3 +132,27 @@ def test_latency_is_how_long_the_answer_takes_the_brokers_work_included(db):
 
     assert response.content == b"ok"
     assert 0.5 <= elapsed < 0.8  # not 0.9: the work is not added to the latency
+
+
+def test_latency_counts_from_the_calls_arrival_not_from_the_brokers_gate(db):
+    """The work before a call reaches the broker's gate (Django's middleware, routing, the
+    token check; here 400 ms) is inside the latency too: the clock starts when the call comes
+    in."""
+    kit.set_faults("upstox", latency_ms=500)
+
+    def view(request):
+        time.sleep(0.4)  # everything the sandbox does before apply_faults
+        assert kit.apply_faults("upstox", "UP1234", kit.ErrorBodies()) is None
+        return HttpResponse("ok")
+
+    started = time.perf_counter()
+    response = kit.hold_answers(view)(RequestFactory().get("/sandbox/upstox/v2/user/profile"))
+    elapsed = time.perf_counter() - started
+
+    assert response.content == b"ok"
+    assert 0.5 <= elapsed < 0.8  # not 0.9: the clock did not start at the gate
+
+
+def test_the_latency_hold_is_the_outermost_middleware(settings):
+    """Every other middleware's work happens inside the hold, so none adds to the latency."""
+    assert settings.MIDDLEWARE[0] == "brokers.sandbox.kit.hold_answers"
