@@ -1,4 +1,4 @@
-"""The one adapter contract: every broker is spoken to through these methods and dataclasses.
+"""The one adapter contract: every broker is spoken to through these methods and value types.
 
 Money is Decimal, quantities are int, order ids are str. Adapters raise only the errors below.
 """
