@@ -14,8 +14,8 @@ A trader connects all seven demo accounts through their real logins; then we tim
 - back to back: warm syncs without a pause, where the brokers' rate caps show;
 - the same warm sync for a trader with the five other brokers (no Groww, no Fyers).
 
-The per-broker finish times of one warm round (the fetch alone) show what bounds the total:
-the slowest broker's answer, and what the sync does before and after the fetch.
+What bounds the total shows in two figures: the per-broker finish times of one warm round (the
+fetch alone), and the time each warm sync spends around its fetch.
 """
 
 import statistics
