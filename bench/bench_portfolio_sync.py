@@ -20,7 +20,8 @@ fetch alone), and the time each warm sync spends around its fetch.
 
 import statistics
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import requests
 from django.conf import settings
@@ -53,19 +54,24 @@ def trader_with(brokers: list[str], urls: dict[str, str]):
     return user
 
 
-FETCHES: list[float] = []  # how long the fetch inside each timed sync took
+@contextmanager
+def fetches_timed() -> Iterator[list[float]]:
+    """While inside, each fetch.fetch_all is timed (sync_portfolio calls it), so what a sync
+    does around its fetch is read off the same sync."""
+    real, spent = fetch.fetch_all, []
 
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            spent.append((time.perf_counter() - started) * 1000)
 
-def timed_fetch_all(*args, **kwargs):
-    """fetch.fetch_all, timed: what a sync does around its fetch is read off the same syncs."""
-    started = time.perf_counter()
+    fetch.fetch_all = timed
     try:
-        return REAL_FETCH_ALL(*args, **kwargs)
+        yield spent
     finally:
-        FETCHES.append((time.perf_counter() - started) * 1000)
-
-
-REAL_FETCH_ALL = fetch.fetch_all
+        fetch.fetch_all = real
 
 
 def timed_sync(user) -> float:
@@ -79,9 +85,9 @@ def warm_syncs(user) -> tuple[list[float], list[float]]:
     samples, around = [], []
     for _ in range(WARM_ROUNDS):
         time.sleep(PAUSE)
-        FETCHES.clear()
-        samples.append(timed_sync(user))
-        around.append(samples[-1] - FETCHES[-1])
+        with fetches_timed() as fetched:
+            samples.append(timed_sync(user))
+        around.append(samples[-1] - fetched[-1])
     return samples, around
 
 
@@ -113,7 +119,6 @@ def run() -> None:
 
 
 def measure(urls: dict[str, str]) -> None:
-    fetch.fetch_all = timed_fetch_all
     try:
         settings.BROKER_HOSTS = {
             broker: {host: f"{urls[broker]}/sandbox/{broker}" for host in hosts}
@@ -155,6 +160,5 @@ def measure(urls: dict[str, str]) -> None:
             f"the push): median {statistics.median(around):.0f} ms"
         )
     finally:
-        fetch.fetch_all = REAL_FETCH_ALL
         for broker in BROKERS:
             set_latency(urls[broker], broker, None)
