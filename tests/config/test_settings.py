@@ -129,3 +129,22 @@ def test_the_redis_channel_layer_outwaits_its_own_blocking_reads():
         [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert result.stdout.split() == ["True", "True"], result.stderr
+
+
+@pytest.mark.parametrize("logger", ["django.channels.server", "django.server", "django.request"])
+def test_the_development_server_logs_each_request_once_and_redacted(logger):
+    """With DEBUG on (`make run`), Django's own console handlers would print its request lines
+    as they came, before ours masked them: a login's consent id reached the terminal."""
+    line = "HTTP GET /sandbox/dhan/app/consumeApp-consent?tokenId=dWNLkyC39sOJSlEjnxGsmO4A 200"
+    code = (
+        f"import django, logging; django.setup(); logging.getLogger({logger!r}).warning({line!r})"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DEBUG", "LOG_LEVEL"))}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true"})
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    printed = result.stdout + result.stderr
+    assert "dWNLkyC39sOJSlEjnxGsmO4A" not in printed
+    assert printed.count("consumeApp-consent?tokenId=[REDACTED]") == 1
