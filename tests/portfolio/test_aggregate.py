@@ -394,6 +394,8 @@ def test_the_garbage_collector_is_left_as_it_was_found():
     try:
         frozen = gc.get_freeze_count()
         consolidate(four_brokers(), book=book_for_reliance())
-        assert gc.get_freeze_count() == frozen
+        # Thawed, the count would be 0; frozen again, higher. It may fall a little: a frozen
+        # object still dies when its last reference goes (a cache entry replaced, say).
+        assert 0 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
