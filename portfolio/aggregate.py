@@ -1,4 +1,4 @@
-"""Per-broker portfolios → one consolidated portfolio. A pure function: no database, no clock.
+"""Per-broker portfolios → one consolidated portfolio. Pure functions: no database, no clock.
 
 ``consolidate(portfolios, book=...)`` joins every holding and open position of every broker by
 instrument key (``normalize``: the ISIN where one is known, so NSE and BSE listings are one
@@ -25,6 +25,12 @@ last price, the price is taken from:
 Every broker line of the consolidated line is valued at that one price, so the per-broker
 values add up to the line's value. The previous close comes from the same listing as the
 price, by the same order; if that listing has no close, the line has no day change (flagged).
+
+It does so in two steps, which a sync takes apart: ``read_portfolio`` reads one broker's
+answer (each line identified, its numbers read, priced from that broker's answer and quotes)
+as soon as that broker lands, while the others are still answering; ``combine`` aggregates
+the readings once all are in (joins, the one price per line, every sum). ``consolidate`` is
+both in one go, for a rebuild from stored snapshots.
 
 Bad input never raises and never bends a total silently. A broker line whose quantity is not
 a whole number, or negative for a holding, or zero, is shown flagged and left out of its line;
@@ -132,11 +138,40 @@ class Line:
         return self.value is not None
 
 
+@dataclass(slots=True)
+class Reading:
+    """One broker's answer, read: each line identified, its numbers read (odd ones flagged)
+    and priced from this broker's own answer and quotes; the day's realized P&L. Made once
+    and combined once: its broker lines become the consolidated lines' own."""
+
+    portfolio: BrokerPortfolio
+    lines: list[BrokerLine]  # those with a key: an ISIN, or a contract
+    keys: list[str]  # the key of each of ``lines``, in step
+    unjoined: list[BrokerLine]  # no ISIN yet: a line of another broker may give it one
+    realized: Decimal  # the day's realized P&L of its positions, closed ones too
+    notes: list[dict]
+
+
 def consolidate(
     portfolios: Sequence[BrokerPortfolio], *, book: InstrumentBook | None = None
 ) -> Consolidated:
+    """Every broker's portfolio read, then all of them combined: the two steps in one go."""
+    book = book or InstrumentBook()
     with _no_cycle_collection():
-        return _consolidate(portfolios, book or InstrumentBook())
+        return _combine([_read(portfolio, book) for portfolio in portfolios])
+
+
+def read_portfolio(portfolio: BrokerPortfolio, book: InstrumentBook) -> Reading:
+    """The first step, one broker at a time: a sync reads each answer as it lands, while the
+    other brokers are still answering. ``book``: at least this broker's master entries."""
+    with _no_cycle_collection():
+        return _read(portfolio, book)
+
+
+def combine(readings: Sequence[Reading]) -> Consolidated:
+    """The second step: every broker's reading → the consolidated portfolio."""
+    with _no_cycle_collection():
+        return _combine(readings)
 
 
 @contextmanager
@@ -165,31 +200,44 @@ def _no_cycle_collection():
             gc.enable()
 
 
-def _consolidate(portfolios: Sequence[BrokerPortfolio], book: InstrumentBook) -> Consolidated:
+def _read(portfolio: BrokerPortfolio, book: InstrumentBook) -> Reading:
+    notes = [flag("broker_note", note, portfolio.broker) for note in portfolio.notes]
+    positions = []
+    realized = ZERO
+    for position in portfolio.positions:
+        flags: list[dict] = []
+        realized += read_amount(position.realized_pnl, flags, "realized P&L", signed=True) or ZERO
+        notes += [dict(f, broker=portfolio.broker) for f in flags]
+        if position.quantity != 0:  # a position closed today counts only by its P&L
+            positions.append(position)
+    lines: list[BrokerLine] = []
+    keys: list[str] = []
+    unjoined: list[BrokerLine] = []
+    _add_lines(portfolio, portfolio.holdings, False, book, lines, keys, unjoined)
+    _add_lines(portfolio, positions, True, book, lines, keys, unjoined)
+    return Reading(portfolio, lines, keys, unjoined, realized, notes)
+
+
+def _combine(readings: Sequence[Reading]) -> Consolidated:
     groups: dict[str, list[BrokerLine]] = {}
-    unjoined: list[BrokerLine] = []  # no ISIN yet: joined once every line is known
-    realized: dict[str, Decimal] = {}
+    unjoined: list[BrokerLine] = []  # joined once every broker's lines are known
     notes: list[dict] = []
-    for portfolio in portfolios:
-        notes += [flag("broker_note", note, portfolio.broker) for note in portfolio.notes]
-        positions = []
-        day_realized = ZERO
-        for position in portfolio.positions:
-            flags: list[dict] = []
-            day_realized += (
-                read_amount(position.realized_pnl, flags, "realized P&L", signed=True) or ZERO
-            )
-            notes += [dict(f, broker=portfolio.broker) for f in flags]
-            if position.quantity != 0:  # a position closed today counts only by its P&L
-                positions.append(position)
-        realized[portfolio.connection_id] = day_realized
-        _add_lines(portfolio, portfolio.holdings, False, book, groups, unjoined)
-        _add_lines(portfolio, positions, True, book, groups, unjoined)
+    for reading in readings:
+        for key, broker_line in zip(reading.keys, reading.lines, strict=True):
+            members = groups.get(key)
+            if members is None:
+                groups[key] = [broker_line]
+            else:
+                members.append(broker_line)
+        unjoined += reading.unjoined
+        notes += reading.notes
     if unjoined:
         _join(unjoined, groups)
 
     lines = [_line(key, members) for key, members in groups.items()]
     lines.sort(key=lambda ln: (ln.value is None, -(ln.value or ZERO), ln.symbol))
+    portfolios = [reading.portfolio for reading in readings]
+    realized = {reading.portfolio.connection_id: reading.realized for reading in readings}
     return summarize(lines, portfolios, realized, notes)
 
 
@@ -242,10 +290,11 @@ def _add_lines(
     lines: Sequence,
     is_position: bool,
     book: InstrumentBook,
-    groups: dict[str, list[BrokerLine]],
+    keyed: list[BrokerLine],
+    keys: list[str],
     unjoined: list[BrokerLine],
 ) -> None:
-    """Each of ``lines`` as a BrokerLine, added to the group of its key (or to ``unjoined``).
+    """Each of ``lines`` as a BrokerLine, added to ``keyed`` with its key (or to ``unjoined``).
 
     This is the loop over every line of a sync, so it is written flat. The common case (a
     positive int quantity, finite Decimal prices, a usable quote) is checked in one go; anything
@@ -330,11 +379,8 @@ def _add_lines(
         if not isin and not contract:  # no ISIN yet: joined once every line is known
             unjoined.append(broker_line)
             continue
-        members = groups.get(key)
-        if members is None:
-            groups[key] = [broker_line]
-        else:
-            members.append(broker_line)
+        keyed.append(broker_line)
+        keys.append(key)
 
 
 def _by_listing(quotes: Mapping[InstrumentRef, Quote]) -> dict[tuple, Quote]:

@@ -34,7 +34,13 @@ from brokers.clock import IST
 from brokers.models import Broker, BrokerConnection, ConnectionStatus
 from brokers.push import push_to_user
 from portfolio import fetch
-from portfolio.aggregate import BrokerPortfolio, Consolidated, consolidate
+from portfolio.aggregate import (
+    BrokerPortfolio,
+    Consolidated,
+    combine,
+    consolidate,
+    read_portfolio,
+)
 from portfolio.models import BrokerPositionBreakdown, BrokerSnapshot, ConsolidatedPosition
 from portfolio.normalize import InstrumentBook, load_book
 
@@ -215,18 +221,19 @@ def sync_portfolio(*, user, timeout: float = SYNC_TIMEOUT) -> PortfolioView:
     try:
         before = _fingerprint(get_consolidated(user=user))
         _set_progress(user.pk, connections, state="running")
-        book, payloads = InstrumentBook(), {}
+        payloads, readings = {}, {}
 
         def landed_one(outcome: fetch.Outcome) -> None:
             """A broker finished: its progress shows, and while the others still answer, its
-            master entries are read and its snapshot encoded (off the sync's critical path)."""
+            master entries are read, its snapshot encoded and its portfolio read (off the
+            sync's critical path: only the combination waits for the last broker)."""
             _set_progress(user.pk, connections, done=outcome)
             if outcome.error is None:
-                broker = outcome.connection.broker
-                entries = load_book({broker: outcome.lines()})
-                book.by_id.update(entries.by_id)
-                book.by_symbol.update(entries.by_symbol)
-                payloads[outcome.connection.pk] = fetch.encode(outcome, entries.for_broker(broker))
+                connection = outcome.connection
+                book = load_book({connection.broker: outcome.lines()})
+                payloads[connection.pk] = fetch.encode(outcome, book.for_broker(connection.broker))
+                mine = outcome.portfolio(_portfolio_of(connection))
+                readings[connection.pk] = read_portfolio(mine, book)
 
         outcomes = fetch.fetch_all(
             connections,
@@ -239,9 +246,7 @@ def sync_portfolio(*, user, timeout: float = SYNC_TIMEOUT) -> PortfolioView:
             on_done=landed_one,
         )
         now = timezone.now()
-        landed = [o for o in outcomes if o.error is None]
-        portfolios = [o.portfolio(_portfolio_of(o.connection)) for o in landed]
-        portfolio = consolidate(portfolios, book=book)
+        portfolio = combine([readings[o.connection.pk] for o in outcomes if o.error is None])
         with transaction.atomic():
             _save_snapshots(outcomes, payloads, now)
             _store_lines(user, portfolio)

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from brokers.adapters.base import AssetType, Funds, Holding, InstrumentRef, Position, Quote
-from portfolio.aggregate import BrokerPortfolio, consolidate
+from portfolio.aggregate import BrokerPortfolio, combine, consolidate, read_portfolio
 from portfolio.normalize import InstrumentBook, MasterEntry
 
 D = Decimal
@@ -147,6 +147,54 @@ def test_the_answer_does_not_depend_on_which_broker_answered_first():
         assert again.lines[0].current_price == expected.lines[0].current_price
         assert again.lines[0].price_from == expected.lines[0].price_from
         assert again.total_value == expected.total_value
+
+
+def numbers(result) -> tuple:
+    """Everything a trader reads off a consolidated portfolio."""
+    lines = [
+        (
+            ln.key,
+            ln.symbol,
+            ln.exchange,
+            ln.quantity,
+            ln.cost,
+            ln.current_price,
+            ln.previous_close,
+            ln.value,
+            ln.day_change,
+            ln.price_from,
+            sorted(codes(ln.flags)),
+            sorted((b.broker, b.quantity, b.value, b.included) for b in ln.broker_lines),
+        )
+        for ln in result.lines
+    ]
+    shares = [(b.broker, b.value, b.cash, b.share) for b in result.broker_breakdown]
+    totals = (result.total_value, result.total_cost, result.day_change, result.cash)
+    return lines, shares, totals, result.realized_pnl, sorted(codes(result.notes))
+
+
+def test_reading_each_broker_as_it_lands_then_combining_equals_consolidating_at_once():
+    # A sync reads every broker's answer as it lands and combines them at the end; a rebuild
+    # from the snapshots does both at once. The trader must see the same numbers either way,
+    # with the BSE listing, a quote, a position that joins by listing and an odd line in it.
+    kite = BrokerPortfolio(
+        "k",
+        "zerodha",
+        positions=[
+            Position("NSE", "RELIANCE", "MIS", 2, D("2940"), D("2950.50"), realized_pnl=D("12")),
+            Position("NSE", "INFY", "MIS", 0, D("0"), D("1542.30"), realized_pnl=D("-3.50")),
+        ],
+        holdings=[Holding("NSE", "ZZUNLISTED", 7, "10", "", D("12.00"), None)],
+    )
+    brokers = [*four_brokers(), kite]
+
+    apart = combine([read_portfolio(p, book_for_reliance()) for p in brokers])
+    at_once = consolidate([*four_brokers(), kite], book=book_for_reliance())
+
+    assert numbers(apart) == numbers(at_once)
+    reliance = next(ln for ln in apart.lines if ln.key == RELIANCE)
+    assert (reliance.quantity, len(reliance.broker_lines)) == (24, 5)  # Kite's MIS joined it
+    assert {"unknown_instrument", "price_text"} <= codes(apart.lines[-1].flags)
 
 
 def test_price_rule_nse_before_bse_then_quote_then_the_largest_line():
