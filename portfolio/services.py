@@ -51,6 +51,7 @@ CACHE_SECONDS = 15 * 60
 STALE_AFTER = timedelta(minutes=15)  # while the market is open, older numbers are stale
 MARKET_OPEN, MARKET_CLOSE = dtime(9, 15), dtime(15, 30)  # NSE/BSE, IST (holidays not known)
 SYNC_LOCK_SECONDS = 120  # one sync per trader at a time (beat and "sync now" may overlap)
+ANNOUNCED_SECONDS = 24 * 3600  # how long the last pushed numbers are remembered
 GONE = {ConnectionStatus.DISCONNECTED, ConnectionStatus.SUSPENDED}
 PAISA = Decimal("0.01")
 
@@ -219,7 +220,6 @@ def sync_portfolio(*, user, timeout: float = SYNC_TIMEOUT) -> PortfolioView:
     if not cache.add(lock, 1, SYNC_LOCK_SECONDS):
         raise SyncInProgress(f"a portfolio sync for user {user.pk} is already running")
     try:
-        before = _fingerprint(get_consolidated(user=user))
         _set_progress(user.pk, connections, state="running")
         payloads, readings = {}, {}
 
@@ -254,8 +254,7 @@ def sync_portfolio(*, user, timeout: float = SYNC_TIMEOUT) -> PortfolioView:
         view = _build_view(user.pk, connections, portfolio)
         cache.set(_view_key(user.pk), view, CACHE_SECONDS)
         _set_progress(user.pk, connections, state="done", outcomes=outcomes)
-        if _fingerprint(view) != before:
-            transaction.on_commit(lambda: _push(view))
+        _announce(view)
         return view
     finally:
         cache.delete(lock)
@@ -396,7 +395,7 @@ def rebuild_portfolio(*, user) -> PortfolioView | None:
     with transaction.atomic():
         _store_lines(user, view.portfolio)
     cache.set(_view_key(user.pk), view, CACHE_SECONDS)
-    transaction.on_commit(lambda: _push(view))
+    _announce(view)
     return view
 
 
@@ -471,6 +470,23 @@ def _set_progress(user_id, connections, *, state=None, done=None, outcomes=()) -
     progress["done"] = len(states) - states.count("waiting")  # answered, either way
     progress["ok"], progress["total"] = states.count("ok"), len(states)
     cache.set(key, progress, SYNC_LOCK_SECONDS * 5)
+
+
+def _announce(view: PortfolioView) -> None:
+    """PORTFOLIO_UPDATE to the trader's pages once this view commits, if its numbers differ
+    from the last ones announced. Their fingerprint is kept in the cache, so the check needs
+    no earlier view (reading one back is what a large portfolio's sync cannot afford before
+    its first broker call); a cache that lost it costs one push more, never one less."""
+    key = f"portfolio:announced:{view.user_id}"
+    fingerprint = _fingerprint(view)
+    if cache.get(key) == fingerprint:
+        return
+
+    def announce() -> None:
+        cache.set(key, fingerprint, ANNOUNCED_SECONDS)
+        _push(view)
+
+    transaction.on_commit(announce)
 
 
 def _fingerprint(view: PortfolioView) -> str:
