@@ -493,6 +493,7 @@ def _fingerprint(view: PortfolioView) -> str:
     p = view.portfolio
     numbers = [p.total_value, p.total_cost, p.day_change, p.cash, p.realized_pnl]
     numbers += [(ln.key, ln.quantity, ln.value, ln.day_change) for ln in p.lines]
+    numbers += [sorted(b.connection_id for b in view.covered)]
     numbers += [sorted(b.connection_id for b in view.failed)]
     return hashlib.sha256(repr(numbers).encode()).hexdigest()
 

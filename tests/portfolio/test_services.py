@@ -213,6 +213,25 @@ def test_a_sync_that_changes_the_numbers_pushes_portfolio_update_once(
     assert receive(mine, 0.3) is None
 
 
+def test_a_broker_that_leaves_is_pushed_once_and_the_next_sync_finds_nothing_new(
+    trader, connect_brokers
+):
+    linked = connect_brokers(trader, ["zerodha", "upstox"])
+    layer = get_channel_layer()
+    mine = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(user_group(trader.pk), mine)
+    services.sync_portfolio(user=trader)
+    assert json.loads(receive(mine)["text"])["data"]["coveredBrokers"] == ["upstox", "zerodha"]
+
+    connections.disconnect(connection=linked["upstox"])
+
+    update = json.loads(receive(mine)["text"])["data"]
+    assert update["coveredBrokers"] == ["zerodha"]
+    assert update["totalValue"] == "88436.50"  # Kite's demo alone
+    services.sync_portfolio(user=trader)  # the same numbers as the last push
+    assert receive(mine, 0.3) is None
+
+
 def test_no_token_reaches_the_logs_of_a_sync(trader, connect_brokers, caplog):
     linked = connect_brokers(trader, ["zerodha", "fyers"])
     kit.set_faults("fyers", outage=True)
