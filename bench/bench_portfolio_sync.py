@@ -35,7 +35,7 @@ from portfolio.models import BrokerSnapshot
 BROKERS = ["zerodha", "upstox", "fyers", "angelone", "groww", "dhan", "iifl"]
 UNBOUNDED = ["zerodha", "upstox", "angelone", "dhan", "iifl"]
 LATENCY_MS = 200
-WARM_ROUNDS = 5
+WARM_ROUNDS = 11
 PAUSE = 1.5  # seconds between warm syncs
 
 
