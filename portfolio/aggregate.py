@@ -146,7 +146,6 @@ class Reading:
 
     portfolio: BrokerPortfolio
     lines: list[BrokerLine]  # those with a key: an ISIN, or a contract
-    keys: list[str]  # the key of each of ``lines``, in step
     unjoined: list[BrokerLine]  # no ISIN yet: a line of another broker may give it one
     realized: Decimal  # the day's realized P&L of its positions, closed ones too
     notes: list[dict]
@@ -211,11 +210,10 @@ def _read(portfolio: BrokerPortfolio, book: InstrumentBook) -> Reading:
         if position.quantity != 0:  # a position closed today counts only by its P&L
             positions.append(position)
     lines: list[BrokerLine] = []
-    keys: list[str] = []
     unjoined: list[BrokerLine] = []
-    _add_lines(portfolio, portfolio.holdings, False, book, lines, keys, unjoined)
-    _add_lines(portfolio, positions, True, book, lines, keys, unjoined)
-    return Reading(portfolio, lines, keys, unjoined, realized, notes)
+    _add_lines(portfolio, portfolio.holdings, False, book, lines, unjoined)
+    _add_lines(portfolio, positions, True, book, lines, unjoined)
+    return Reading(portfolio, lines, unjoined, realized, notes)
 
 
 def _combine(readings: Sequence[Reading]) -> Consolidated:
@@ -223,7 +221,8 @@ def _combine(readings: Sequence[Reading]) -> Consolidated:
     unjoined: list[BrokerLine] = []  # joined once every broker's lines are known
     notes: list[dict] = []
     for reading in readings:
-        for key, broker_line in zip(reading.keys, reading.lines, strict=True):
+        for broker_line in reading.lines:
+            key = broker_line.identity.key
             members = groups.get(key)
             if members is None:
                 groups[key] = [broker_line]
@@ -291,10 +290,9 @@ def _add_lines(
     is_position: bool,
     book: InstrumentBook,
     keyed: list[BrokerLine],
-    keys: list[str],
     unjoined: list[BrokerLine],
 ) -> None:
-    """Each of ``lines`` as a BrokerLine, added to ``keyed`` with its key (or to ``unjoined``).
+    """Each of ``lines`` as a BrokerLine, added to ``keyed`` (or, without a key, ``unjoined``).
 
     This is the loop over every line of a sync, so it is written flat. The common case (a
     positive int quantity, finite Decimal prices, a usable quote) is checked in one go; anything
@@ -327,7 +325,7 @@ def _add_lines(
         else:
             quantity, average, last, close, included, flags = read_line(line, is_position)
             size = min(abs(quantity), SIZE_LIMIT)
-        key, exchange, symbol, isin, _, _, contract, _ = identity
+        _, exchange, symbol, isin, _, _, contract, _ = identity
         order = _ORDER_FROM.get(exchange, _ORDER_OTHER)
         if quotes:
             quote = quotes.get((line.exchange, line.symbol, line.instrument_id))
@@ -380,7 +378,6 @@ def _add_lines(
             unjoined.append(broker_line)
             continue
         keyed.append(broker_line)
-        keys.append(key)
 
 
 def _by_listing(quotes: Mapping[InstrumentRef, Quote]) -> dict[tuple, Quote]:

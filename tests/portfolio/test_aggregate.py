@@ -189,7 +189,7 @@ def test_reading_each_broker_as_it_lands_then_combining_equals_consolidating_at_
     brokers = [*four_brokers(), kite]
 
     apart = combine([read_portfolio(p, book_for_reliance()) for p in brokers])
-    at_once = consolidate([*four_brokers(), kite], book=book_for_reliance())
+    at_once = consolidate(brokers, book=book_for_reliance())
 
     assert numbers(apart) == numbers(at_once)
     reliance = next(ln for ln in apart.lines if ln.key == RELIANCE)
