@@ -12,6 +12,12 @@ left is ours. Three figures, each over many calls:
 - adapter: ZerodhaAdapter.holdings(), parsing the answer into Decimal/int dataclasses.
 
 Our overhead = door - transport. Run with REDIS_URL set to measure the shared Redis limiter.
+
+Then over the wire: the Zerodha sandbox in its own process on a loopback port, and the CPU
+this thread spends per ``holdings()`` call (answer waits excluded), first on the door's
+transport (brokers/transport.py, http.client underneath) and then with requests' stock
+HTTPAdapter (urllib3's pool) mounted on the same session instead. In a portfolio sync the
+answers of seven brokers arrive together and are read one at a time, so this CPU is wall time.
 """
 
 import statistics
@@ -22,7 +28,7 @@ import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
-from requests.adapters import BaseAdapter
+from requests.adapters import BaseAdapter, HTTPAdapter
 
 from brokers.adapters import registry
 from brokers.adapters.base import AppCredentials, Tokens
@@ -32,6 +38,8 @@ from brokers.models import BrokerConnection, ConnectionStatus
 from brokers.sandbox import demo, kit
 
 CALLS = 5000
+WIRE_CALLS = 300
+WIRE_ROUNDS = 7
 
 
 class InMemoryTransport(BaseAdapter):
@@ -152,3 +160,51 @@ def run() -> None:
     print(f"   our overhead with health's hooks:     {percentiles(health)}")
     print(f"   adapter.holdings() incl. parsing:     {percentiles(full)}")
     user.delete()
+    over_the_wire()
+
+
+def over_the_wire() -> None:
+    from bench.bench_portfolio_sync import trader_with
+    from bench.server import threaded
+
+    with threaded() as (url, _):
+        hosts = settings.BROKER_HOSTS
+        settings.BROKER_HOSTS = {
+            broker: {host: f"{url}/sandbox/{broker}" for host in names}
+            for broker, names in settings.BROKER_REAL_HOSTS.items()
+        }
+        try:
+            user = trader_with(["zerodha"], {"zerodha": url})
+            adapter = registry.adapter_for(BrokerConnection.objects.get(user=user))
+            adapter.http.rate_limits = {"default": 1e9}
+            ours = cpu_per_call(adapter.holdings)
+            session, urllib3 = adapter.http.session, HTTPAdapter(pool_maxsize=16, max_retries=0)
+            door_transport = session.get_adapter(url)
+            for prefix in ("https://", "http://"):
+                session.mount(prefix, urllib3)
+            stock = cpu_per_call(adapter.holdings)
+            for prefix in ("https://", "http://"):  # the session is shared: the door's again
+                session.mount(prefix, door_transport)
+            urllib3.close()
+            user.delete()
+        finally:
+            settings.BROKER_HOSTS = hosts
+    print(f"   over a loopback socket, this thread's CPU per holdings() call ({WIRE_ROUNDS} rounds")
+    print(f"   of {WIRE_CALLS} calls: best round, median round):")
+    for label, rounds in (
+        ("door's transport (http.client)", ours),
+        ("HTTPAdapter (urllib3)", stock),
+    ):
+        print(f"     {label:31s} {rounds[0]:.2f} ms, {statistics.median(rounds):.2f} ms")
+
+
+def cpu_per_call(fn) -> list[float]:
+    for _ in range(30):
+        fn()
+    rounds = []
+    for _ in range(WIRE_ROUNDS):
+        started = time.thread_time()
+        for _ in range(WIRE_CALLS):
+            fn()
+        rounds.append((time.thread_time() - started) / WIRE_CALLS * 1000)
+    return sorted(rounds)

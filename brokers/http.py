@@ -25,7 +25,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from brokers.adapters.base import (
     BadResponse,
@@ -37,6 +36,7 @@ from brokers.adapters.base import (
 )
 from brokers.ratelimit import buckets_for, limiter
 from brokers.redaction import redact, snippet
+from brokers.transport import Transport
 
 logger = logging.getLogger(__name__)
 
@@ -110,9 +110,9 @@ def session_for(broker: str, account: str) -> requests.Session:
                 # the CA bundle here, the proxy per broker host in _proxies_for.
                 session.trust_env = False
                 session.verify = _ca_bundle()
-                adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
-                session.mount("https://", adapter)
-                session.mount("http://", adapter)
+                transport = Transport(maxsize=16)
+                session.mount("https://", transport)
+                session.mount("http://", transport)
                 _sessions[key] = session
     return session
 
@@ -330,6 +330,10 @@ class BrokerHttp:
 
 
 def _refused_before_sending(error: requests.ConnectionError) -> bool:
+    """Nothing reached the broker: the connection, the proxy's tunnel or the TLS handshake
+    failed (the transport raises requests' SSLError and ProxyError only while connecting)."""
+    if isinstance(error, requests.exceptions.SSLError | requests.exceptions.ProxyError):
+        return True
     text = repr(error.args[0]) if error.args else ""
     return any(
         marker in text
