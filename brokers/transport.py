@@ -2,10 +2,10 @@
 
 requests stays the door's interface: prepared requests, ``Response``, its exceptions, and the
 ``responses`` stubs of the tests, which stand in for ``HTTPAdapter.send`` (not overridden
-here). Underneath, each origin's keep-alive sockets are pooled here instead of in urllib3's pool
-manager, whose pool, request and response layers were a third of a broker call's CPU (see
-bench/bench_broker_call.py). A sync reads some 26 answers that arrive together, one at a time
-under the GIL, so that CPU is wall time.
+here). Underneath, each origin's keep-alive sockets are pooled here instead of in urllib3's
+pool manager, whose pool, request and response layers cost about a quarter of a broker call's
+CPU (bench/bench_broker_call.py measures both over a socket). A sync reads some 26 answers
+that arrive together, one at a time under the GIL, so that CPU is wall time.
 
 What urllib3 did happens here the same way:
 
@@ -146,6 +146,9 @@ class Origin:
         except (OSError, http.client.HTTPException) as error:
             connection.close()
             raise ProtocolError("Connection aborted.", error) from error
+        except BaseException:  # whatever else went wrong, the socket is not left half-used
+            connection.close()
+            raise
         if response.will_close:
             connection.close()
         else:
@@ -190,25 +193,25 @@ class Origin:
             connection = http.client.HTTPConnection(host, port, timeout=timeout)
         try:
             connection.connect()
-        except socket.gaierror as error:
-            raise MaxRetryError(self, url, NameResolutionError(host, connection, error)) from error
-        except TimeoutError as error:
-            reason = ConnectTimeoutError(
+        except OSError as error:  # timeouts, TLS and resolution errors are OSErrors too
+            connection.close()
+            raise MaxRetryError(
+                self, url, self._why_not_connected(error, connection, host, timeout)
+            ) from error
+        return connection
+
+    def _why_not_connected(self, error: OSError, connection, host: str, timeout) -> Exception:
+        if isinstance(error, socket.gaierror):
+            return NameResolutionError(host, connection, error)
+        if isinstance(error, TimeoutError):
+            return ConnectTimeoutError(
                 connection, f"Connection to {host} timed out. (connect timeout={timeout})"
             )
-            raise MaxRetryError(self, url, reason) from error
-        except (ssl.SSLError, ssl.CertificateError) as error:
-            raise MaxRetryError(self, url, SSLError(error)) from error
-        except OSError as error:
-            connection.close()
-            if self.proxy and str(error).startswith("Tunnel connection failed"):
-                reason = ProxyError("Unable to connect to proxy", error)
-            else:
-                reason = NewConnectionError(
-                    connection, f"Failed to establish a new connection: {error}"
-                )
-            raise MaxRetryError(self, url, reason) from error
-        return connection
+        if isinstance(error, ssl.SSLError | ssl.CertificateError):
+            return SSLError(error)
+        if self.proxy and str(error).startswith("Tunnel connection failed"):
+            return ProxyError("Unable to connect to proxy", error)
+        return NewConnectionError(connection, f"Failed to establish a new connection: {error}")
 
     def _tls(self) -> ssl.SSLContext:
         if self._context is None:
