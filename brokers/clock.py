@@ -19,3 +19,8 @@ def next_ist(at: time, *, after: datetime | None = None) -> datetime:
     if candidate <= after:
         candidate += timedelta(days=1)
     return candidate
+
+
+def last_ist(at: time, *, before: datetime | None = None) -> datetime:
+    """The last moment it was ``at`` in IST, at or before ``before`` (default: now)."""
+    return next_ist(at, after=before) - timedelta(days=1)

@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from brokers import states
+from brokers import instruments, states
 from brokers.adapters import registry
 from brokers.adapters.base import (
     AppCredentials,
@@ -180,6 +180,10 @@ def _save_connection(*, user, broker, app, account_id, name, tokens: Tokens):
             "last_successful_call",
         ),
     )
+    if not instruments.is_current(broker):  # the symbols of today's lines need it
+        from brokers.tasks import load_master_after_login
+
+        transaction.on_commit(lambda: load_master_after_login.delay(str(connection.pk)))
     return connection, created
 
 

@@ -1,5 +1,6 @@
 import logging
 
+from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
@@ -9,6 +10,8 @@ from brokers.adapters.registry import adapter_for
 from brokers.models import BrokerConnection, ConnectionStatus, OAuthState
 
 logger = logging.getLogger(__name__)
+
+MASTER_LOCK_SECONDS = 600  # one download of a broker's master at a time
 
 
 def purge_expired_oauth_states(*, now=None) -> int:
@@ -39,3 +42,27 @@ def refresh_instrument_masters() -> dict[str, int | str]:
             logger.warning("instrument master of %s not refreshed: %s", connection.broker, error)
             outcome[connection.broker] = f"kept the previous master: {error}"
     return outcome
+
+
+def load_master_if_stale(connection: BrokerConnection) -> int | str | None:
+    """After a login: the broker's master through this account, unless it is today's already.
+
+    The 08:00 IST refresh needs a connected account of each broker, and most sessions end
+    overnight, so a broker whose traders log in after 08:00 (or a new installation) would go
+    without a fresh master; lines that can only be joined through it (a Kite position with no
+    ISIN, an Angel One token) would stay unjoined. Concurrent logins share one download.
+    Returns the rows stored, why the previous master was kept, or None when nothing was due.
+    """
+    broker = connection.broker
+    if instruments.is_current(broker):
+        return None
+    lock = f"instrument-master:loading:{broker}"
+    if not cache.add(lock, 1, MASTER_LOCK_SECONDS):
+        return None
+    try:
+        return instruments.refresh_master(adapter_for(connection))
+    except BrokerError as error:
+        logger.warning("instrument master of %s not loaded after a login: %s", broker, error)
+        return f"kept the previous master: {error}"
+    finally:
+        cache.delete(lock)

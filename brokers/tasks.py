@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from brokers import connections, services
 from brokers.adapters.base import BrokerError
-from brokers.models import BrokerConnection
+from brokers.models import BrokerConnection, ConnectionStatus
 
 
 @shared_task
@@ -16,6 +16,18 @@ def purge_expired_oauth_states() -> int:
 @shared_task
 def refresh_instrument_masters() -> dict:
     return services.refresh_instrument_masters()
+
+
+@shared_task
+def load_master_after_login(connection_id: str) -> int | str | None:
+    connection = (
+        BrokerConnection.objects.select_related("app")
+        .filter(pk=connection_id, status=ConnectionStatus.CONNECTED)
+        .first()
+    )
+    if connection is None:
+        return None
+    return services.load_master_if_stale(connection)
 
 
 @shared_task

@@ -1,10 +1,14 @@
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import responses
 
-from brokers import instruments
+from brokers import instruments, services
 from brokers.adapters.base import BadResponse, Instrument
-from brokers.models import InstrumentRecord
+from brokers.clock import IST
+from brokers.models import InstrumentMasterLoad, InstrumentRecord
+from tests.brokers.test_connections import connect
 
 
 def master(n: int, *, prefix: str = "") -> list[Instrument]:
@@ -57,3 +61,57 @@ def test_each_broker_keeps_its_own_master(db):
 
     assert instruments.lookup("dhan", "4") is not None
     assert instruments.lookup("fyers", "4") is None
+
+
+@pytest.mark.parametrize(
+    ("loaded", "now", "current"),
+    [
+        ("2026-12-03 08:01", "2026-12-03 10:00", True),
+        ("2026-12-03 07:59", "2026-12-03 10:00", False),  # before this morning's refresh
+        ("2026-12-02 09:00", "2026-12-03 07:00", True),  # today's refresh is still to come
+        ("2026-12-01 09:00", "2026-12-03 07:00", False),
+    ],
+)
+def test_a_master_is_current_from_the_morning_refresh_on(db, loaded, now, current):
+    at = lambda text: datetime.fromisoformat(text).replace(tzinfo=IST)  # noqa: E731
+    InstrumentMasterLoad.objects.create(broker="zerodha", loaded_at=at(loaded), count=1)
+    assert instruments.is_current("zerodha", now=at(now)) is current
+    assert not instruments.is_current("upstox", now=at(now))  # never loaded
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_login_after_the_morning_refresh_loads_a_stale_master_once(
+    trader, other_trader, sandbox_hosts
+):
+    instruments.replace_master("zerodha", master(1))
+    InstrumentMasterLoad.objects.filter(broker="zerodha").update(
+        loaded_at=datetime.now(IST) - timedelta(days=2)
+    )
+
+    connect(trader, "zerodha", sandbox_hosts)
+
+    assert InstrumentRecord.objects.filter(broker="zerodha", symbol="RELIANCE").exists()
+    assert InstrumentRecord.objects.filter(broker="zerodha").count() > 1  # not the stale one
+    assert instruments.is_current("zerodha")
+    loaded = InstrumentMasterLoad.objects.get(broker="zerodha").loaded_at
+
+    connect(other_trader, "zerodha", sandbox_hosts)  # the same day: nothing to download
+    assert InstrumentMasterLoad.objects.get(broker="zerodha").loaded_at == loaded
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_master_that_cannot_be_downloaded_after_a_login_keeps_the_previous_one(
+    trader, sandbox_hosts
+):
+    connection = connect(trader, "zerodha", sandbox_hosts).connection
+    stored = InstrumentRecord.objects.filter(broker="zerodha").count()
+    InstrumentMasterLoad.objects.filter(broker="zerodha").update(
+        loaded_at=datetime.now(IST) - timedelta(days=2)
+    )
+
+    with responses.RequestsMock():  # the broker answers nothing
+        outcome = services.load_master_if_stale(connection)
+
+    assert outcome.startswith("kept the previous master")
+    assert InstrumentRecord.objects.filter(broker="zerodha").count() == stored > 0
+    assert not instruments.is_current("zerodha")  # the next login tries again

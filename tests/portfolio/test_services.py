@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 from django.core.cache import cache
 
 from brokers import connections
-from brokers.models import ConnectionStatus
+from brokers.models import ConnectionStatus, InstrumentMasterLoad
 from brokers.push import user_group
 from brokers.sandbox import kit
 from portfolio import services
@@ -61,6 +61,19 @@ def test_a_sync_of_seven_sandbox_brokers_joins_reliance_into_one_line(trader, co
     assert (stored.total_quantity, stored.current_value) == (24, D("70812.00"))
     assert BrokerPositionBreakdown.objects.filter(position=stored).count() == 5
     assert ConsolidatedPosition.objects.filter(user=trader).count() == len(view.portfolio.lines)
+
+
+def test_a_broker_connected_during_the_day_brings_its_master_for_its_lines(trader, connect_brokers):
+    """No master is stored until a morning refresh finds a connected account; the login
+    loads it, so Kite's intraday SBIN (its positions name no ISIN, nor does Kite's master)
+    is known today: its name, its lot, kept by exchange and symbol, not an unknown line."""
+    assert not InstrumentMasterLoad.objects.exists()
+    connect_brokers(trader, ["zerodha"])
+
+    sbin = line(services.sync_portfolio(user=trader), "SBIN")
+
+    assert sbin.name == "STATE BANK OF INDIA"
+    assert {f["code"] for b in sbin.broker_lines for f in b.flags} == {"no_isin"}
 
 
 def test_one_broker_down_leaves_the_others_and_says_why_with_its_last_good_snapshot(
