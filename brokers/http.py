@@ -185,11 +185,13 @@ class BrokerHttp:
         endpoint: str,
         parse: Callable[[requests.Response], Any],
         kind: CallKind = CallKind.READ,
-        bucket: str = "default",
+        bucket: str | None = "default",
         tag: str = "",
         **request_kwargs: Any,
     ) -> Any:
-        """One call. ``tag`` (our client order id) rides on an OrderStateUnknown for reconciling."""
+        """One call. ``tag`` (our client order id) rides on an OrderStateUnknown for reconciling.
+        ``bucket=None``: a public file outside the broker's API (an instrument master on its
+        assets host), which no API cap counts, so it takes nothing from the account's budget."""
         context = CallContext(self.broker, self.account, self.connection_id, endpoint, kind)
         record = CallRecord(context=context, method=method, elapsed_ms=0.0)
         started = time.perf_counter()
@@ -210,7 +212,9 @@ class BrokerHttp:
             self._record(record)
 
     # --- steps --------------------------------------------------------------------------
-    def _acquire(self, bucket: str, kind: CallKind, endpoint: str) -> float:
+    def _acquire(self, bucket: str | None, kind: CallKind, endpoint: str) -> float:
+        if bucket is None:
+            return 0.0
         cap = self.rate_limits.get(bucket) or self.rate_limits.get("default")
         if not cap:
             return 0.0

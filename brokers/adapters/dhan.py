@@ -176,6 +176,7 @@ class DhanAdapter(BrokerAdapter):
             self.url("MASTER", "/api-data/api-scrip-master.csv"),
             endpoint="instruments",
             parse=lambda response: vendor.master(_checked(response, self.key), self.key),
+            bucket=None,  # a public file, outside the API's caps
         )
 
     # --- Writes (§4 orders) -----------------------------------------------------------------

@@ -218,7 +218,7 @@ class FyersAdapter(BrokerAdapter):
                 self.url("PUBLIC", f"/sym_details/{master}.csv"),
                 endpoint=endpoint,
                 parse=lambda r, m=master, e=endpoint: vendor.parse_master(r, m, e),
-                bucket="default",
+                bucket=None,  # public files, outside the API's caps
             )
         return found
 

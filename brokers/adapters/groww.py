@@ -203,7 +203,7 @@ class GrowwAdapter(BrokerAdapter):
             endpoint="instruments",
             parse=_master,
             kind=CallKind.READ,
-            bucket="default",
+            bucket=None,  # a public file, outside the API's caps
         )
 
     # --- Writes: Orders ---------------------------------------------------------------------

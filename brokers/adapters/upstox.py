@@ -185,6 +185,7 @@ class UpstoxAdapter(BrokerAdapter):
             self.url("ASSETS", path),
             endpoint=path,
             parse=lambda response: vendor.master(response, endpoint=path),
+            bucket=None,  # a public file, outside the API's caps
         )
 
     # --- Writes -----------------------------------------------------------------------------

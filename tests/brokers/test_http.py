@@ -131,6 +131,17 @@ def test_the_limiter_refuses_locally_rather_than_exceed_the_cap():
     assert len(responses.calls) == 1
 
 
+@responses.activate
+def test_a_public_file_takes_nothing_from_the_api_budget():
+    responses.get(URL, json={"data": 1})
+    capped = door(rate_limits={"default": 0.1})  # one call, then wait
+    capped.call("GET", URL, endpoint="instruments", parse=json_parse, bucket=None)
+    capped.call("GET", URL, endpoint="orders", parse=json_parse)  # the budget was all there
+    with pytest.raises(RateLimited):
+        capped.call("GET", URL, endpoint="orders", parse=json_parse)
+    assert len(responses.calls) == 2
+
+
 @pytest.fixture(params=["local", "redis"])
 def limiter(request, settings):
     if request.param == "local":
