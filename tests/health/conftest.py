@@ -4,9 +4,10 @@ from datetime import datetime
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from brokers.clock import IST
-from brokers.models import BrokerConnection
+from brokers.models import BrokerConnection, InstrumentMasterLoad
 from brokers.sandbox import kit
 from health import probes
 
@@ -35,9 +36,14 @@ def clock():
 
 @pytest.fixture
 def kite(trader, sandbox_hosts, clock):
-    """A Zerodha connection made through the sandbox's real login, with its faults cleared."""
+    """A Zerodha connection made through the sandbox's real login, with its faults cleared.
+    Today's Kite master is already loaded, so the login downloads none and the connection's
+    calls are the test's own (the master at login: tests/brokers/test_instruments.py)."""
     from tests.brokers.test_connections import connect
 
+    InstrumentMasterLoad.objects.update_or_create(
+        broker="zerodha", defaults={"loaded_at": timezone.now(), "count": 0}
+    )
     connection = connect(trader, "zerodha", sandbox_hosts).connection
     yield connection
     kit.clear_faults("zerodha", connection.account_id)
