@@ -10,12 +10,13 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 
-from brokers import connections
+from brokers import connections, instruments
 from brokers.models import ConnectionStatus, InstrumentMasterLoad
 from brokers.push import user_group
 from brokers.sandbox import kit
 from portfolio import services
 from portfolio.models import BrokerPositionBreakdown, BrokerSnapshot, ConsolidatedPosition
+from tests.portfolio.conftest import eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,12 +64,15 @@ def test_a_sync_of_seven_sandbox_brokers_joins_reliance_into_one_line(trader, co
     assert ConsolidatedPosition.objects.filter(user=trader).count() == len(view.portfolio.lines)
 
 
-def test_a_broker_connected_during_the_day_brings_its_master_for_its_lines(trader, connect_brokers):
+def test_a_broker_connected_during_the_day_brings_its_master_for_its_lines(
+    trader, connect_brokers, worker
+):
     """No master is stored until a morning refresh finds a connected account; the login
     loads it, so Kite's intraday SBIN (its positions name no ISIN, nor does Kite's master)
     is known today: its name, its lot, kept by exchange and symbol, not an unknown line."""
     assert not InstrumentMasterLoad.objects.exists()
     connect_brokers(trader, ["zerodha"])
+    assert eventually(lambda: instruments.is_current("zerodha"))  # in-process, or at a worker
 
     sbin = line(services.sync_portfolio(user=trader), "SBIN")
 
