@@ -183,7 +183,9 @@ def _save_connection(*, user, broker, app, account_id, name, tokens: Tokens):
     if not instruments.is_current(broker):  # the symbols of today's lines need it
         from brokers.tasks import load_master_after_login
 
-        transaction.on_commit(lambda: load_master_after_login.delay(str(connection.pk)))
+        transaction.on_commit(  # robust: a failure here never fails the login
+            lambda: load_master_after_login.delay(str(connection.pk)), robust=True
+        )
     return connection, created
 
 

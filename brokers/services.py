@@ -36,11 +36,7 @@ def refresh_instrument_masters() -> dict[str, int | str]:
         if connection.broker in seen:
             continue
         seen.add(connection.broker)
-        try:
-            outcome[connection.broker] = instruments.refresh_master(adapter_for(connection))
-        except BrokerError as error:
-            logger.warning("instrument master of %s not refreshed: %s", connection.broker, error)
-            outcome[connection.broker] = f"kept the previous master: {error}"
+        outcome[connection.broker] = _download_master(connection)
     return outcome
 
 
@@ -49,20 +45,26 @@ def load_master_if_stale(connection: BrokerConnection) -> int | str | None:
 
     The 08:00 IST refresh needs a connected account of each broker, and most sessions end
     overnight, so a broker whose traders log in after 08:00 (or a new installation) would go
-    without a fresh master; lines that can only be joined through it (a Kite position with no
-    ISIN, an Angel One token) would stay unjoined. Concurrent logins share one download.
+    without a fresh master, and the lines that need it (a position naming only a token or a
+    symbol: its name, its lot size, its ISIN where the master has one) would stay unknown.
     Returns the rows stored, why the previous master was kept, or None when nothing was due.
     """
-    broker = connection.broker
-    if instruments.is_current(broker):
+    if instruments.is_current(connection.broker):
         return None
+    return _download_master(connection)
+
+
+def _download_master(connection: BrokerConnection) -> int | str:
+    """One download per broker at a time (the morning refresh, concurrent logins); a failed
+    one keeps the previous master."""
+    broker = connection.broker
     lock = f"instrument-master:loading:{broker}"
     if not cache.add(lock, 1, MASTER_LOCK_SECONDS):
-        return None
+        return "another download of this master is under way"
     try:
         return instruments.refresh_master(adapter_for(connection))
     except BrokerError as error:
-        logger.warning("instrument master of %s not loaded after a login: %s", broker, error)
+        logger.warning("instrument master of %s not refreshed: %s", broker, error)
         return f"kept the previous master: {error}"
     finally:
         cache.delete(lock)

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 import responses
+from django.core.cache import cache
 
 from brokers import instruments, services
 from brokers.adapters.base import BadResponse, Instrument
@@ -119,3 +120,21 @@ def test_a_master_that_cannot_be_downloaded_after_a_login_keeps_the_previous_one
     assert outcome.startswith("kept the previous master")
     assert InstrumentRecord.objects.filter(broker="zerodha").count() == stored > 0
     assert not instruments.is_current("zerodha")  # the next login tries again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_login_while_the_master_is_being_downloaded_does_not_download_it_again(
+    trader, sandbox_hosts, worker
+):
+    connection = connect(trader, "zerodha", sandbox_hosts).connection
+    assert eventually(lambda: instruments.is_current("zerodha"))
+    InstrumentMasterLoad.objects.filter(broker="zerodha").update(
+        loaded_at=datetime.now(IST) - timedelta(days=2)
+    )
+    cache.add("instrument-master:loading:zerodha", 1, 60)  # the morning refresh, say
+
+    with responses.RequestsMock() as broker:
+        outcome = services.load_master_if_stale(connection)
+
+    assert outcome == "another download of this master is under way"
+    assert len(broker.calls) == 0
