@@ -6,6 +6,9 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 IST = ZoneInfo("Asia/Kolkata")
+# Brokers regenerate their instrument masters overnight; the beat fetches them at this time
+# (config/celery.py), and a master loaded before the last such moment is yesterday's.
+MASTERS_REFRESH = time(8, 0)
 
 
 def now_ist() -> datetime:

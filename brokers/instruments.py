@@ -7,20 +7,17 @@ corrupted or truncated file leaves yesterday's master in place.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, time
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from brokers.adapters.base import BadResponse, BrokerAdapter, Instrument
-from brokers.clock import last_ist
+from brokers.clock import MASTERS_REFRESH, last_ist
 from brokers.models import InstrumentMasterLoad, InstrumentRecord
 
 # A download with fewer rows than this share of the stored master is treated as truncated.
 MIN_SHARE_OF_PREVIOUS = 0.5
-# Brokers regenerate their masters overnight; the beat fetches them at this time (IST), and a
-# master loaded before the last such moment is yesterday's (config/celery.py).
-DAILY_REFRESH = time(8, 0)
 
 
 class InvalidMaster(BadResponse):
@@ -91,7 +88,7 @@ def is_current(broker: str, *, now: datetime | None = None) -> bool:
         .values_list("loaded_at", flat=True)
         .first()
     )
-    return loaded is not None and loaded >= last_ist(DAILY_REFRESH, before=now)
+    return loaded is not None and loaded >= last_ist(MASTERS_REFRESH, before=now)
 
 
 def lookup(broker: str, instrument_id: str) -> InstrumentRecord | None:

@@ -31,9 +31,8 @@ import socket
 import ssl
 import threading
 import zlib
-from base64 import b64encode
 from collections.abc import Iterator
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from requests.adapters import HTTPAdapter
 from requests.exceptions import InvalidSchema
@@ -80,6 +79,7 @@ class Transport(HTTPAdapter):
                         parts.hostname or "",
                         parts.port or PORTS[parts.scheme],
                         proxy=proxy,
+                        proxy_headers=self.proxy_headers(proxy) if proxy else {},
                         verify=verify,
                         maxsize=self.maxsize,
                     )
@@ -99,27 +99,16 @@ class Transport(HTTPAdapter):
 class Origin:
     """Keep-alive connections to one scheme://host:port, through one proxy or none."""
 
-    def __init__(self, scheme: str, host: str, port: int, *, proxy, verify, maxsize: int):
+    def __init__(
+        self, scheme: str, host: str, port: int, *, proxy, proxy_headers, verify, maxsize: int
+    ):
         self.scheme, self.host, self.port = scheme, host, port
         self.verify, self.maxsize = verify, maxsize
-        self.proxy: tuple[str, int] | None = None
-        self.proxy_headers: dict[str, str] = {}
-        if proxy:
-            self._use_proxy(proxy)
+        self.proxy = _proxy_address(proxy) if proxy else None
+        self.proxy_headers: dict[str, str] = proxy_headers  # its credentials, if any
         self._context: ssl.SSLContext | None = None
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
-
-    def _use_proxy(self, proxy: str) -> None:
-        parts = urlsplit(prepend_scheme_if_needed(proxy, "http"))
-        if parts.scheme != "http" or not parts.hostname:
-            raise InvalidSchema(f"unsupported proxy {parts.scheme}://{parts.hostname or ''}")
-        self.proxy = (parts.hostname, parts.port or 80)
-        if parts.username is not None:
-            login = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            self.proxy_headers["Proxy-Authorization"] = "Basic " + b64encode(login.encode()).decode(
-                "ascii"
-            )
 
     # --- what HTTPAdapter.send calls ------------------------------------------------------
     def urlopen(self, method, url, body=None, headers=None, *, timeout, **_urllib3_options):
@@ -239,6 +228,7 @@ class Answer:
         for name, value in response.getheaders():  # repeated headers joined, as urllib3 does
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
         self.headers = headers
+        self._coding = (response.getheader("Content-Encoding") or "").strip().lower()
         self._content: bytes | None = content
 
     def stream(self, amt: int | None = None, decode_content: bool = True) -> Iterator[bytes]:
@@ -253,11 +243,7 @@ class Answer:
         return self._decoded(content) if decode_content else content
 
     def _decoded(self, content: bytes) -> bytes:
-        coding = (
-            next((v for k, v in self.headers.items() if k.lower() == "content-encoding"), "")
-            .strip()
-            .lower()
-        )
+        coding = self._coding
         try:
             if coding in ("gzip", "x-gzip"):
                 return zlib.decompress(content, 16 + zlib.MAX_WBITS)
@@ -278,6 +264,13 @@ class Answer:
 
     def close(self) -> None:
         self._content = None
+
+
+def _proxy_address(proxy: str) -> tuple[str, int]:
+    parts = urlsplit(prepend_scheme_if_needed(proxy, "http"))
+    if parts.scheme != "http" or not parts.hostname:
+        raise InvalidSchema(f"unsupported proxy {parts.scheme}://{parts.hostname or ''}")
+    return parts.hostname, parts.port or 80
 
 
 def _seconds(value) -> float | None:

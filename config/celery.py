@@ -10,6 +10,8 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
+from brokers.clock import MASTERS_REFRESH
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("multibroker")
@@ -27,7 +29,7 @@ app.conf.beat_schedule = {
     # the 09:15 open, so symbol → ISIN lookups are fresh for the day.
     "refresh-instrument-masters": {
         "task": "brokers.tasks.refresh_instrument_masters",
-        "schedule": crontab(hour=8, minute=0),
+        "schedule": crontab(hour=MASTERS_REFRESH.hour, minute=MASTERS_REFRESH.minute),
     },
     # Sessions that can be renewed are renewed half an hour before they die; every 5 min so a
     # failed attempt has several more chances before the expiry.

@@ -65,6 +65,12 @@ def test_each_broker_keeps_its_own_master(db):
     assert instruments.lookup("fyers", "4") is None
 
 
+def loaded_two_days_ago(broker: str) -> None:
+    InstrumentMasterLoad.objects.filter(broker=broker).update(
+        loaded_at=datetime.now(IST) - timedelta(days=2)
+    )
+
+
 @pytest.mark.parametrize(
     ("loaded", "now", "current"),
     [
@@ -86,9 +92,7 @@ def test_the_first_login_after_the_morning_refresh_loads_a_stale_master_once(
     trader, other_trader, sandbox_hosts, worker
 ):
     instruments.replace_master("zerodha", master(1))
-    InstrumentMasterLoad.objects.filter(broker="zerodha").update(
-        loaded_at=datetime.now(IST) - timedelta(days=2)
-    )
+    loaded_two_days_ago("zerodha")
 
     connect(trader, "zerodha", sandbox_hosts)
 
@@ -110,9 +114,7 @@ def test_a_master_that_cannot_be_downloaded_after_a_login_keeps_the_previous_one
     connection = connect(trader, "zerodha", sandbox_hosts).connection
     assert eventually(lambda: instruments.is_current("zerodha"))
     stored = InstrumentRecord.objects.filter(broker="zerodha").count()
-    InstrumentMasterLoad.objects.filter(broker="zerodha").update(
-        loaded_at=datetime.now(IST) - timedelta(days=2)
-    )
+    loaded_two_days_ago("zerodha")
 
     with responses.RequestsMock():  # the broker answers nothing
         outcome = services.load_master_if_stale(connection)
@@ -128,9 +130,7 @@ def test_a_login_while_the_master_is_being_downloaded_does_not_download_it_again
 ):
     connection = connect(trader, "zerodha", sandbox_hosts).connection
     assert eventually(lambda: instruments.is_current("zerodha"))
-    InstrumentMasterLoad.objects.filter(broker="zerodha").update(
-        loaded_at=datetime.now(IST) - timedelta(days=2)
-    )
+    loaded_two_days_ago("zerodha")
     cache.add("instrument-master:loading:zerodha", 1, 60)  # the morning refresh, say
 
     with responses.RequestsMock() as broker:
