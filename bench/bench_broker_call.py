@@ -1,23 +1,22 @@
-"""Our own overhead per broker call (limiter, hooks, metrics, redaction), zero-latency broker.
+"""Our own overhead per broker call (limiter, signals, metrics, redaction), zero-latency broker.
 
 The broker is the Zerodha sandbox's real holdings answer, served from memory by a transport
-adapter mounted on the connection's pooled session, so the network costs nothing and what is
+adapter mounted on the broker host's pooled session, so the network costs nothing and what is
 left is ours. Three figures, each over many calls:
 
 - transport: requests' own machinery as the door drives it (a prepared request sent on the
   pooled session) with the in-memory transport: the floor, not ours;
-- door: BrokerHttp.call with a trivial parser, minus nothing (limiter, hooks, timing, redaction);
-- door + health: the same for a connected connection, so health's hooks run as on every real
+- door: BrokerHttp.call with a trivial parser, minus nothing (limiter, signals, timing, redaction);
+- door + health: the same for a connected connection, so health's receivers run as on every real
   call (breaker check, rolling metrics, breaker window, status follow-up);
 - adapter: ZerodhaAdapter.holdings(), parsing the answer into Decimal/int dataclasses.
 
 Our overhead = door - transport. Run with REDIS_URL set to measure the shared Redis limiter.
 
 Then over the wire: the Zerodha sandbox in its own process on a loopback port, and the CPU
-this thread spends per ``holdings()`` call (answer waits excluded), first on the door's
-transport (brokers/transport.py, http.client underneath) and then with requests' stock
-HTTPAdapter (urllib3's pool) mounted on the same session instead. In a portfolio sync the
-answers of seven brokers arrive together and are read one at a time, so this CPU is wall time.
+this thread spends per ``holdings()`` call (answer waits excluded) on the door's transport,
+requests' stock HTTPAdapter (urllib3's pool). In a portfolio sync the answers of seven brokers
+arrive together and are read one at a time, so this CPU is wall time.
 """
 
 import statistics
@@ -28,14 +27,17 @@ import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
-from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.adapters import BaseAdapter
 
+from bench.bench_portfolio_sync import trader_with
+from bench.server import threaded
+from brokers import http
 from brokers.adapters import registry
-from brokers.adapters.base import AppCredentials, Tokens
 from brokers.clock import next_ist
 from brokers.http import BrokerHttp, CallKind
 from brokers.models import BrokerConnection, ConnectionStatus
 from brokers.sandbox import demo, kit
+from brokers.types import AppCredentials, Tokens
 
 CALLS = 5000
 WIRE_CALLS = 300
@@ -100,14 +102,14 @@ def run() -> None:
     adapter.http.rate_limits = {"default": 1e9}
     url = adapter.url("API", "/portfolio/holdings")
     transport = InMemoryTransport(status, body, headers)
-    adapter.http.session.mount(url.split("/portfolio")[0], transport)
+    session = http.session_for("zerodha", url)  # every account's door uses this host's session
+    session.mount(url.split("/portfolio")[0], transport)
     door = BrokerHttp(
         broker="zerodha",
         account="BENCH01",
         rate_limits={"default": 1e9},
         secrets=("bench-access-token", "bench-secret"),
     )
-    door.session.mount(url.split("/portfolio")[0], transport)
 
     user = get_user_model().objects.create(username=f"bench-call-{time.time_ns()}")
     connection = BrokerConnection.objects.create(
@@ -120,10 +122,9 @@ def run() -> None:
         rate_limits={"default": 1e9},
         secrets=("bench-access-token", "bench-secret"),
     )
-    watched.session.mount(url.split("/portfolio")[0], transport)
 
     def transport() -> None:  # requests' machinery as the door drives it: prepare, then send
-        door.session.send(door._prepare("GET", url), timeout=(3, 10), verify=door.session.verify)
+        session.send(http._prepare(session, "GET", url), timeout=(3, 10), verify=session.verify)
 
     transport_only = timed(transport)
     through_door = timed(
@@ -156,17 +157,15 @@ def run() -> None:
     print(f"   transport only (requests, in-memory): {percentiles(transport_only)}")
     print(f"   through the door:                     {percentiles(through_door)}")
     print(f"   our overhead (door - transport):      {percentiles(overhead)}")
-    print(f"   through the door + health's hooks:    {percentiles(with_health)}")
-    print(f"   our overhead with health's hooks:     {percentiles(health)}")
+    print(f"   through the door + health's receivers: {percentiles(with_health)}")
+    print(f"   our overhead with health's receivers:  {percentiles(health)}")
     print(f"   adapter.holdings() incl. parsing:     {percentiles(full)}")
     user.delete()
+    http.close_sessions()  # the in-memory transport goes with its session
     over_the_wire()
 
 
 def over_the_wire() -> None:
-    from bench.bench_portfolio_sync import trader_with
-    from bench.server import threaded
-
     with threaded() as (url, _):
         hosts = settings.BROKER_HOSTS
         settings.BROKER_HOSTS = {
@@ -177,25 +176,14 @@ def over_the_wire() -> None:
             user = trader_with(["zerodha"], {"zerodha": url})
             adapter = registry.adapter_for(BrokerConnection.objects.get(user=user))
             adapter.http.rate_limits = {"default": 1e9}
-            ours = cpu_per_call(adapter.holdings)
-            session, urllib3 = adapter.http.session, HTTPAdapter(pool_maxsize=16, max_retries=0)
-            door_transport = session.get_adapter(url)
-            for prefix in ("https://", "http://"):
-                session.mount(prefix, urllib3)
-            stock = cpu_per_call(adapter.holdings)
-            for prefix in ("https://", "http://"):  # the session is shared: the door's again
-                session.mount(prefix, door_transport)
-            urllib3.close()
+            rounds = cpu_per_call(adapter.holdings)
             user.delete()
         finally:
             settings.BROKER_HOSTS = hosts
+            http.close_sessions()
     print(f"   over a loopback socket, this thread's CPU per holdings() call ({WIRE_ROUNDS} rounds")
-    print(f"   of {WIRE_CALLS} calls: best round, median round):")
-    for label, rounds in (
-        ("door's transport (http.client)", ours),
-        ("HTTPAdapter (urllib3)", stock),
-    ):
-        print(f"     {label:31s} {rounds[0]:.2f} ms, {statistics.median(rounds):.2f} ms")
+    print(f"   of {WIRE_CALLS} calls, requests on urllib3's pool):")
+    print(f"     best round {rounds[0]:.2f} ms, median round {statistics.median(rounds):.2f} ms")
 
 
 def cpu_per_call(fn) -> list[float]:

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from brokers import connections, states
-from brokers.adapters.base import BrokerError
+from brokers.errors import BrokerError
 from brokers.models import (
     BrokerApp,
     BrokerConnection,
@@ -21,6 +21,17 @@ COLOURS = {
     ConnectionStatus.MAINTENANCE: "#f79009",
     ConnectionStatus.CONNECTING: "#f79009",
 }
+
+
+class ReadOnlyAdminMixin:
+    """Rows the platform writes (login states, health logs, master loads, sync results):
+    support reads them, and may delete one, but never adds or edits one. Works for inlines."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 def _is_set(value: bool) -> str:
@@ -82,7 +93,11 @@ class BrokerConnectionAdmin(admin.ModelAdmin):
         colour = COLOURS.get(obj.status, "#f04438" if obj.status != "DISCONNECTED" else "#98a2b3")
         problem = f" · {obj.last_error[:80]}" if obj.last_error else ""
         return format_html(
-            '<span style="color:{}">●</span> {}{}', colour, obj.get_status_display(), problem
+            '<svg width="10" height="10" viewBox="0 0 10 10" aria-hidden="true">'
+            '<circle cx="5" cy="5" r="5" fill="{}"></circle></svg> {}{}',
+            colour,
+            obj.get_status_display(),
+            problem,
         )
 
     @admin.display(description="last response (ms)")
@@ -173,7 +188,7 @@ class BrokerAppAdmin(admin.ModelAdmin):
 
 
 @admin.register(OAuthState)
-class OAuthStateAdmin(admin.ModelAdmin):
+class OAuthStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("user", "broker", "created_at", "expires_at", "used_at")
     list_filter = ("broker",)
     search_fields = ("user__username",)
@@ -181,15 +196,9 @@ class OAuthStateAdmin(admin.ModelAdmin):
     fields = ("user", "broker", "redirect_uri", "connection", "created_at", "expires_at", "used_at")
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(BrokerHealthLog)
-class BrokerHealthLogAdmin(admin.ModelAdmin):
+class BrokerHealthLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "connection",
@@ -205,19 +214,7 @@ class BrokerHealthLogAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("connection",)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(InstrumentMasterLoad)
-class InstrumentMasterLoadAdmin(admin.ModelAdmin):
+class InstrumentMasterLoadAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("broker", "count", "loaded_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -5,7 +5,7 @@ secret is ever part of a response.
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -28,9 +28,11 @@ class ConnectionSerializer(serializers.ModelSerializer):
     brokerType = serializers.CharField(source="broker")
     accountId = serializers.CharField(source="account_id")
     displayName = serializers.CharField(source="display_name")
-    tokenExpiresAt = serializers.DateTimeField(source="token_expires_at")
-    lastSuccessfulCall = serializers.DateTimeField(source="last_successful_call")
-    lastHealthCheck = serializers.DateTimeField(source="last_health_check")
+    tokenExpiresAt = serializers.DateTimeField(
+        source="token_expires_at", allow_null=True, help_text="null: not connected"
+    )
+    lastSuccessfulCall = serializers.DateTimeField(source="last_successful_call", allow_null=True)
+    lastHealthCheck = serializers.DateTimeField(source="last_health_check", allow_null=True)
     consecutiveFailures = serializers.IntegerField(source="consecutive_failures")
     lastError = serializers.CharField(source="last_error")
     hasAccessToken = serializers.BooleanField(source="has_access_token")
@@ -89,6 +91,16 @@ class CompleteSerializer(serializers.Serializer):
         return data
 
 
+FAILURE = inline_serializer(
+    "ConnectFailure",
+    {
+        "error": inline_serializer(
+            "ConnectFailureBody",
+            {"code": serializers.CharField(), "message": serializers.CharField()},
+        )
+    },
+)
+
 INITIATE_EXAMPLE = OpenApiExample(
     "Zerodha",
     request_only=True,
@@ -109,6 +121,8 @@ INITIATED_EXAMPLE = OpenApiExample(
 
 
 class InitiateConnectionApi(APIView):
+    throttle_scope = "initiate"
+
     @extend_schema(
         request=InitiateSerializer,
         responses={
@@ -119,7 +133,9 @@ class InitiateConnectionApi(APIView):
                     "brokerType": serializers.CharField(),
                     "state": serializers.CharField(),
                 },
-            )
+            ),
+            404: OpenApiResponse(FAILURE, description="appId is not one of your apps"),
+            502: OpenApiResponse(FAILURE, description="The broker could not start the login"),
         },
         examples=[INITIATE_EXAMPLE, INITIATED_EXAMPLE],
         summary="Start a broker login",
@@ -152,7 +168,13 @@ class InitiateConnectionApi(APIView):
 class CompleteConnectionApi(APIView):
     @extend_schema(
         request=CompleteSerializer,
-        responses={201: ConnectionSerializer, 200: ConnectionSerializer},
+        responses={
+            201: ConnectionSerializer,
+            200: ConnectionSerializer,
+            400: OpenApiResponse(
+                FAILURE, description="Invalid input, or the broker refused the login"
+            ),
+        },
         examples=[
             OpenApiExample(
                 "Zerodha callback",

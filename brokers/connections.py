@@ -14,28 +14,30 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
-from brokers import instruments, states
+from brokers import states
 from brokers.adapters import registry
-from brokers.adapters.base import (
-    AppCredentials,
+from brokers.errors import (
     AuthError,
     BrokerError,
     BrokerUnavailable,
-    LoginKind,
     NotSupported,
     RateLimited,
     TokenExpired,
-    Tokens,
-    describe_limit,
 )
 from brokers.models import Broker, BrokerApp, BrokerConnection, ConnectionStatus
 from brokers.oauth import StateRefused, consume_state, issue_state
+from brokers.types import AppCredentials, LoginKind, Tokens, describe_limit
 
 logger = logging.getLogger(__name__)
 
 BROWSER_LOGINS = {LoginKind.REDIRECT_CHECKSUM, LoginKind.OAUTH2, LoginKind.CONSENT}
+
+# Sent with ``connection`` once a login has saved its tokens, inside the login's transaction.
+# Work a login sets off (the instrument master's download) is wired to it in brokers.tasks.
+logged_in = Signal()
 
 
 class ConnectFailed(Exception):
@@ -180,12 +182,7 @@ def _save_connection(*, user, broker, app, account_id, name, tokens: Tokens):
             "last_successful_call",
         ),
     )
-    if not instruments.is_current(broker):  # the symbols of today's lines need it
-        from brokers.tasks import load_master_after_login
-
-        transaction.on_commit(  # robust: a failure here never fails the login
-            lambda: load_master_after_login.delay(str(connection.pk)), robust=True
-        )
+    logged_in.send(sender=BrokerConnection, connection=connection)
     return connection, created
 
 
@@ -214,7 +211,7 @@ def refresh_tokens(*, connection: BrokerConnection) -> bool:
     connection.last_successful_call = timezone.now()
     target = ConnectionStatus.CONNECTED
     if not states.can_move(connection.status, target):
-        target = connection.status
+        target = connection.status  # type: ignore[assignment]
     states.transition(
         connection,
         target,

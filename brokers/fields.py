@@ -50,7 +50,7 @@ class EncryptedTextField(models.TextField):
         return name, path, args, kwargs
 
     def binding(self, instance) -> vault.Binding:
-        return vault.Binding(self.model._meta.db_table, str(instance.pk), self.column)
+        return vault.Binding(self.model._meta.db_table, str(instance.pk), self.column)  # type: ignore[arg-type]
 
     def from_db_value(self, value, expression, connection):
         return _Sealed(value) if value else ""

@@ -1,7 +1,7 @@
 """One help page per broker: creating the API app, the redirect URL to register, the daily
 login and the static-IP rule.
 
-Every fact comes from shared/brokers/<broker>.md. Where those notes are silent (a console
+Every fact comes from docs/brokers/<broker>.md. Where those notes are silent (a console
 address, a price) the page sends the trader to the broker's developer portal instead of
 guessing, so `console_url` and `cost` are often empty on purpose.
 """
@@ -97,11 +97,10 @@ HELP = {
         ],
         "login": [
             "You sign in on Fyers' login page in your browser.",
-            "The session is valid for the trading day. Fyers gives no confirmed cut-off time in "
-            "IST, so this site reads the expiry written inside the token.",
-            "It can be renewed without the browser, but every renewal needs your Fyers PIN. The "
-            "refresh token lasts about 15 days (not confirmed by Fyers); after that, sign in "
-            "in the browser again.",
+            "The session is valid for the trading day; this site reads its end from the "
+            "session itself.",
+            "It can be renewed without the browser, but every renewal needs your Fyers PIN. "
+            "Plan on about 15 days of renewals; after that, sign in in the browser again.",
             "Fyers hints that this renewal may be discontinued, so be ready to sign in daily.",
         ],
         "static_ip": "Our notes do not have a confirmed Fyers procedure (or error message) "
@@ -186,9 +185,7 @@ HELP = {
             "or client ID, PIN and OTP or TOTP, and come back here.",
             "A token lasts at most 24 hours from when it was made; it does not end at a fixed "
             "time of day.",
-            "Dhan can renew a still-active token for another 24 hours. Dhan describes this for "
-            "tokens made on Dhan Web; whether it works for API-key logins is not confirmed, so "
-            "expect to sign in daily.",
+            "Plan to sign in again each day.",
         ],
         "static_ip": "Placing and modifying orders needs a whitelisted static IP; data and "
         "other calls don't. Dhan takes a primary and a secondary IP. Orders from any other IP "
@@ -214,17 +211,65 @@ HELP = {
         "login": [
             "No browser and nothing to type: the sessions are opened with your app keys.",
             "There are two sessions, trading and market data, and they can expire separately.",
-            "IIFL does not document how long a session lasts: expect one trading day. Sessions "
-            "cannot be refreshed; when one ends, log in again.",
+            "Both sessions end at midnight IST at the latest and cannot be refreshed: log in "
+            "again each day (one click, nothing to type).",
         ],
         "static_ip": NO_IP_NOTES.format(name="IIFL"),
     },
 }
 
 
+# What a broker's card in the connect wizard says: what the trader is asked at login, how
+# long a session lasts and what renews it, in the trader's words, as far as it is known.
+# Open questions (an undocumented lifetime, a renewal not yet seen working) stay in
+# docs/brokers/<broker>.md; the card says what the trader should plan for.
+CARDS = {
+    "zerodha": {
+        "login": "on Zerodha's own login page, in your browser",
+        "session": "until 06:00 IST next day",
+        "renewal": "Sign in again each day",
+    },
+    "upstox": {
+        "login": "on Upstox's own login page, in your browser",
+        "session": "until 03:30 IST next morning (a login between midnight and 03:30 lasts "
+        "until 03:30)",
+        "renewal": "Sign in again each day",
+    },
+    "fyers": {
+        "login": "on Fyers' own login page, in your browser",
+        "session": "the trading day",
+        "renewal": "Renewed automatically with your Fyers PIN for about 15 days",
+    },
+    "angelone": {
+        "login": "here: your client code, PIN and the 6-digit TOTP code, at each login",
+        "session": "until midnight IST",
+        "renewal": "Sign in again each day",
+    },
+    "groww": {
+        "login": "nothing to type: your API key and TOTP secret open the session",
+        "session": "until 06:00 IST each day",
+        "renewal": "Log in again each day (one click)",
+    },
+    "dhan": {
+        "login": "on Dhan's login page: mobile number or client ID, PIN and OTP or TOTP",
+        "session": "24 hours from login",
+        "renewal": "Sign in again each day",
+    },
+    "iifl": {
+        "login": "nothing to type: your app keys open both sessions",
+        "session": "until midnight IST",
+        "renewal": "Log in again each day (one click)",
+    },
+}
+
+
+def card(broker: str) -> dict:
+    return CARDS[broker]
+
+
 def redirect_url(broker: str) -> str:
     """The URL to register at the broker for this installation's login callback."""
-    return f"{settings.SITE_URL.rstrip('/')}/brokers/callback/{broker}/"
+    return f"{settings.SITE_URL.rstrip('/')}/brokers/callback/{broker}/"  # type: ignore[union-attr]
 
 
 @login_required
@@ -240,5 +285,6 @@ def help_page(request, broker):
         "brokers": Broker.choices,
         "sebi_rule": SEBI_RULE,
         "which_ip": WHICH_IP,
+        "egress_ip": settings.STATIC_EGRESS_IP,
     }
     return render(request, "brokers/help.html", context)

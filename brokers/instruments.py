@@ -12,9 +12,11 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from brokers.adapters.base import BadResponse, BrokerAdapter, Instrument
+from brokers.adapters.base import BrokerAdapter
 from brokers.clock import MASTERS_REFRESH, last_ist
-from brokers.models import InstrumentMasterLoad, InstrumentRecord
+from brokers.errors import BadResponse
+from brokers.models import Broker, InstrumentMasterLoad, InstrumentRecord
+from brokers.types import Instrument
 
 # A download with fewer rows than this share of the stored master is treated as truncated.
 MIN_SHARE_OF_PREVIOUS = 0.5
@@ -103,3 +105,33 @@ def isin_for(broker: str, exchange: str, symbol: str) -> str:
         .first()
     )
     return record or ""
+
+
+def resolve(refs: Iterable[str]) -> dict[str, str]:
+    """Which of ``refs`` (ISINs like INE002A01018, or EXCHANGE:SYMBOL like NSE:RELIANCE) some
+    broker's master holds: {ref: its ISIN ("" for a listing without one)}. Two queries at most,
+    however many refs; refs no master holds are left out."""
+    isins, listings = set(), {}
+    for ref in refs:
+        exchange, sep, symbol = ref.partition(":")
+        if sep:
+            listings[(exchange, symbol)] = ref
+        else:
+            isins.add(ref)
+    found: dict[str, str] = {}
+    if isins:
+        rows = InstrumentRecord.objects.filter(isin__in=isins).values_list("isin", flat=True)
+        found.update({isin: isin for isin in rows})
+    if listings:
+        symbols = {symbol for _, symbol in listings}
+        # broker__in lets the (broker, exchange, symbol) index serve the lookup.
+        rows = InstrumentRecord.objects.filter(  # type: ignore[assignment]
+            broker__in=Broker.values,
+            exchange__in={exchange for exchange, _ in listings},
+            symbol__in=symbols,
+        ).values_list("exchange", "symbol", "isin")
+        for exchange, symbol, isin in rows:  # type: ignore[str-unpack]
+            ref = listings.get((exchange, symbol))  # type: ignore[assignment]
+            if ref is not None and (isin or ref not in found):
+                found[ref] = isin
+    return found

@@ -132,11 +132,11 @@ class BrokerConnection(models.Model):
 
     @property
     def has_access_token(self) -> bool:
-        return self._meta.get_field("access_token").is_set(self)
+        return self._meta.get_field("access_token").is_set(self)  # type: ignore[union-attr]
 
     @property
     def has_refresh_token(self) -> bool:
-        return self._meta.get_field("refresh_token").is_set(self)
+        return self._meta.get_field("refresh_token").is_set(self)  # type: ignore[union-attr]
 
     def token_expired(self, now=None) -> bool:
         now = now or timezone.now()
@@ -150,7 +150,7 @@ class BrokerConnection(models.Model):
         values = {}
         for name in fields:
             field = self._meta.get_field(name)
-            values[field.attname] = field.pre_save(self, add=False)
+            values[field.attname] = field.pre_save(self, add=False)  # type: ignore[union-attr]
         values["updated_at"] = timezone.now()
         updated = (
             type(self)
@@ -186,6 +186,8 @@ class OAuthState(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "OAuth state"
+        verbose_name_plural = "OAuth states"
         db_table = "oauth_states"
         indexes = [models.Index(fields=["expires_at"], name="oauth_states_expiry")]
 

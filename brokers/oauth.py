@@ -3,6 +3,11 @@
 A state is random, single use, lives ten minutes and is bound to its user, broker and redirect
 URL. Only its hash is stored (in the cache for the fast path and in ``oauth_states`` as the
 record), so a leaked table cannot be replayed. PKCE verifiers ride along, sealed.
+
+A trader holds at most ``OAUTH_PENDING_LOGINS_MAX`` logins in flight: starting one more drops
+the oldest, so the table stays bounded however often a login is started, and a trader who
+opened the login in several tabs can always start again (the newest is the one in use). The
+used and expired ones are swept every ten minutes (config/celery.py).
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from brokers.models import BrokerApp, BrokerConnection, OAuthState
@@ -62,9 +69,22 @@ def issue_state(
         expires_at=timezone.now() + STATE_TTL,
     )
     record.code_verifier = verifier
-    record.save()
+    with transaction.atomic():
+        record.save()
+        _drop_oldest_pending(user)
     cache.set(_cache_key(record.state), record.pk, int(STATE_TTL.total_seconds()))
     return IssuedState(value, challenge.rstrip(b"=").decode(), record)
+
+
+def _drop_oldest_pending(user) -> None:
+    """Keep the trader's newest ``OAUTH_PENDING_LOGINS_MAX`` logins in flight."""
+    pending = OAuthState.objects.filter(
+        user=user, used_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("-created_at", "-pk")
+    dropped = list(pending.values_list("pk", "state")[settings.OAUTH_PENDING_LOGINS_MAX :])
+    if dropped:
+        OAuthState.objects.filter(pk__in=[pk for pk, _ in dropped]).delete()
+        cache.delete_many([_cache_key(digest) for _, digest in dropped])
 
 
 def consume_state(*, user, broker: str, value: str) -> OAuthState:

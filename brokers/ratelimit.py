@@ -18,7 +18,7 @@ from functools import cache
 
 from django.conf import settings
 
-from brokers.adapters.base import RateLimit, Window
+from brokers.types import RateLimit, Window
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class RedisLimiter:
             return bucket.capacity
         seconds, micros = self.client.time()
         now = seconds + micros / 1e6
-        tokens = float(raw[0]) + max(0.0, now - float(raw[1])) * bucket.rate
+        tokens = float(raw[0]) + max(0.0, now - float(raw[1])) * bucket.rate  # type: ignore[arg-type]
         return max(0.0, min(bucket.capacity, tokens))
 
 

@@ -14,8 +14,11 @@ _SECRET_NAMES = (
     r"api[_-]?secret|secret[_-]?key|secret|app[_-]?secret|client[_-]?secret|appIdHash|"
     r"checksum|password|pin|totp|jwt[_-]?token|feed[_-]?token|enctoken|public[_-]?token|"
     r"x-privatekey|private[_-]?key|authorization|tokenId|code[_-]?verifier|session[_-]?token|"
-    r"user[_-]?session|key"
+    r"user[_-]?session|auth[_-]?token|key"
 )
+# In a URL's query the login's state is a secret too: with the one-time code it completes a
+# login (a callback's ?code=...&state=...), and access logs write whole request lines.
+_QUERY_NAMES = _SECRET_NAMES + "|state"
 _PATTERNS = [
     # Authorization-style headers, whatever the scheme ("Bearer x", "token key:x", bare x).
     re.compile(r"(?i)(\b(?:authorization|access-token|x-privatekey)\b\s*[:=]\s*)([^\r\n,;}]+)"),
@@ -24,9 +27,13 @@ _PATTERNS = [
     # Python-repr dict fields: 'access_token': '...'
     re.compile(rf"(?i)('(?:{_SECRET_NAMES})'\s*:\s*)'([^']*)'"),
     # Query strings and form bodies: access_token=...&
-    re.compile(rf"(?i)((?<![\w-])(?:{_SECRET_NAMES})=)([^&\s\"']+)"),
+    re.compile(rf"(?i)((?<![\w-])(?:{_QUERY_NAMES})=)([^&\s\"']+)"),
+    # ...and percent-encoded inside another parameter (Kite's redirect_params=state%3D...).
+    re.compile(rf"(?i)((?<![\w-])(?:{_QUERY_NAMES})%3D)((?:(?!%26)[^&\s\"'])+)"),
     # JWTs anywhere (Fyers, Angel One and Dhan tokens are JWTs).
     re.compile(r"()\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+    # The platform's own API tokens anywhere ("mbt_" and hex digits, accounts.models).
+    re.compile(r"()\bmbt_[0-9a-f]{8,}"),
 ]
 
 

@@ -5,8 +5,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from brokers import instruments
-from brokers.adapters.base import BrokerError
 from brokers.adapters.registry import adapter_for
+from brokers.errors import BrokerError
 from brokers.models import BrokerConnection, ConnectionStatus, OAuthState
 
 logger = logging.getLogger(__name__)

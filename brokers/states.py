@@ -18,7 +18,15 @@ from brokers.models import ConnectionStatus as S
 logger = logging.getLogger(__name__)
 
 ALLOWED: dict[str, set[str]] = {
-    S.CONNECTING: {S.CONNECTED, S.ERROR, S.TOKEN_EXPIRED, S.DISCONNECTED},
+    S.CONNECTING: {
+        S.CONNECTED,
+        S.ERROR,
+        S.TOKEN_EXPIRED,
+        S.DISCONNECTED,
+        S.RATE_LIMITED,
+        S.MAINTENANCE,
+        S.SUSPENDED,
+    },
     S.CONNECTED: {
         S.RATE_LIMITED,
         S.MAINTENANCE,
@@ -35,7 +43,14 @@ ALLOWED: dict[str, set[str]] = {
         S.DISCONNECTED,
         S.SUSPENDED,
     },
-    S.MAINTENANCE: {S.CONNECTED, S.ERROR, S.TOKEN_EXPIRED, S.DISCONNECTED, S.SUSPENDED},
+    S.MAINTENANCE: {
+        S.CONNECTED,
+        S.CONNECTING,
+        S.ERROR,
+        S.TOKEN_EXPIRED,
+        S.DISCONNECTED,
+        S.SUSPENDED,
+    },
     S.ERROR: {
         S.CONNECTED,
         S.CONNECTING,
@@ -95,7 +110,7 @@ def transition(
                         message=reason[:1000],
                         created_at=timezone.now(),
                     )
-                    transaction.on_commit(lambda c=current: _announce(connection, c, target))
+                    transaction.on_commit(lambda c=current: _announce(connection, c, target))  # type: ignore[misc]
             return current != target
         except StaleConnection:
             pending = {name: getattr(connection, name) for name in fields}

@@ -1,10 +1,11 @@
 """Thin tasks: load by id, call a service, own the retries."""
 
 from celery import shared_task
+from django.db import transaction
 from django.utils import timezone
 
-from brokers import connections, services
-from brokers.adapters.base import BrokerError
+from brokers import connections, instruments, services
+from brokers.errors import BrokerError
 from brokers.models import BrokerConnection, ConnectionStatus
 
 
@@ -28,6 +29,16 @@ def load_master_after_login(connection_id: str) -> int | str | None:
     if connection is None:
         return None
     return services.load_master_if_stale(connection)
+
+
+def queue_master_download(sender, *, connection: BrokerConnection, **kwargs) -> None:
+    """connections.logged_in: the symbols of today's lines need today's master, so a login
+    whose broker's master is not current queues its download once the login commits (robust:
+    a failure to queue never fails the login)."""
+    if not instruments.is_current(connection.broker):
+        transaction.on_commit(
+            lambda: load_master_after_login.delay(str(connection.pk)), robust=True
+        )
 
 
 @shared_task

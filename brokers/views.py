@@ -1,6 +1,5 @@
 """Pages: the dashboard, the connect wizard, the broker callback, reconnect and disconnect."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -8,13 +7,22 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from brokers import connections
+from brokers import connections, demo_apps
 from brokers.adapters import registry
 from brokers.connections import BROWSER_LOGINS, ConnectFailed
 from brokers.forms import APP_FIELDS, BrokerAppForm, CredentialsLoginForm
+from brokers.help import card as broker_card
 from brokers.models import Broker, BrokerApp, BrokerConnection
+from brokers.types import LoginKind
 
 STEPS = ["Broker", "App", "Login", "Verified"]
+
+# Every browser login's callback carries our state back (Zerodha's in redirect_params,
+# docs/brokers/zerodha.md §1; Upstox's and Fyers' as OAuth2's state, upstox.md §1, fyers.md §1)
+# except Dhan's consent redirect, which carries only tokenId (dhan.md §1b step 2). Only there
+# does the callback take the state from the session: the login this session started at that
+# broker, once. A callback without a state it can verify is refused and nothing is consumed.
+SESSION_STATE_LOGINS = {LoginKind.CONSENT}
 
 
 def _pending_key(broker: str) -> str:
@@ -49,7 +57,7 @@ def dashboard(request):
 
 @login_required
 def choose_broker(request):
-    brokers = [(b, registry.capabilities(b.value)) for b in Broker]
+    brokers = [(b, registry.capabilities(b.value), broker_card(b.value)) for b in Broker]
     return _wizard(request, "brokers/connect_choose.html", 1, {"brokers": brokers})
 
 
@@ -74,14 +82,13 @@ def connect_app(request, broker):
 
 
 def _app_step(request, broker, apps, form, redirect_uri, status=200):
-    demo = None
-    if settings.SANDBOX_ENABLED:
-        from brokers.sandbox.demo import DEMO_APPS
-
-        demo = {k: v for k, v in DEMO_APPS[broker].items() if k in APP_FIELDS[broker]}
+    demo = demo_apps.demo_app(broker)  # registered by the sandbox, when it is installed
+    if demo is not None:
+        demo = {k: v for k, v in demo.items() if k in APP_FIELDS[broker]}
     context = {
         "broker": Broker(broker),
         "capabilities": registry.capabilities(broker),
+        "facts": broker_card(broker),
         "apps": apps,
         "form": form,
         "redirect_uri": redirect_uri,
@@ -97,8 +104,11 @@ def _start_login(request, app: BrokerApp, redirect_uri: str, connection=None):
         )
     except ConnectFailed as failure:
         return _failed(request, app.broker, str(failure))
-    # Dhan's consent redirect carries no state of ours: the session remembers it.
-    request.session[_pending_key(app.broker)] = started.state
+    kind = registry.capabilities(app.broker).login_kind
+    if kind in SESSION_STATE_LOGINS or kind not in BROWSER_LOGINS:
+        # No state of ours comes back (Dhan's consent, typed credentials): the session keeps
+        # this login's; a newer login at the same broker replaces it.
+        request.session[_pending_key(app.broker)] = started.state
     if started.authorization_url:
         return redirect(started.authorization_url)
     return redirect("brokers:connect_login", broker=app.broker)
@@ -114,7 +124,8 @@ def connect_login(request, broker):
         raise Http404("This broker logs in on its own site.")
     form = CredentialsLoginForm(request.POST or None, fields=capabilities.login_fields)
     if request.method == "POST" and form.is_valid():
-        return _complete(request, broker, dict(form.cleaned_data))
+        state = request.session.pop(_pending_key(broker), "")
+        return _complete(request, broker, state, dict(form.cleaned_data))
     context = {"broker": Broker(broker), "form": form}
     status = 400 if request.method == "POST" else 200
     return _wizard(request, "brokers/connect_login.html", 3, context, status)
@@ -124,18 +135,35 @@ def connect_login(request, broker):
 def callback(request, broker):
     """Where the broker sends the trader back after its login page."""
     broker = _broker_or_404(broker)
-    return _complete(request, broker, request.GET.dict())
+    params = request.GET.dict()
+    state = params.pop("state", "")
+    name = Broker(broker).label
+    if not state and registry.capabilities(broker).login_kind in SESSION_STATE_LOGINS:
+        state = request.session.pop(_pending_key(broker), "")  # once, whatever the outcome
+        if not state:
+            return _failed(
+                request,
+                broker,
+                f"No {name} login of yours is waiting for this answer: it was already used, "
+                "or it was started in another browser.",
+            )
+    if not state:
+        return _failed(
+            request,
+            broker,
+            f"This {name} login link carries no security state, so it cannot be tied to a "
+            "login you started here.",
+        )
+    return _complete(request, broker, state, params)
 
 
-def _complete(request, broker, params: dict):
-    state = params.pop("state", "") or request.session.get(_pending_key(broker), "")
+def _complete(request, broker, state: str, params: dict):
     try:
         verified = connections.complete_connection(
             user=request.user, broker=broker, state=state, params=params
         )
     except ConnectFailed as failure:
         return _failed(request, broker, str(failure))
-    request.session.pop(_pending_key(broker), None)
     request.session[f"verified:{verified.connection.pk}"] = {
         "holdings": verified.holdings,
         "positions": verified.positions,

@@ -1,4 +1,4 @@
-"""Angel One payloads → our dataclasses (shared/brokers/angelone.md §4, §6).
+"""Angel One payloads → our dataclasses (docs/brokers/angelone.md §4, §6).
 
 Pure functions of the decoded JSON: a missing key or an unknown word raises KeyError/ValueError,
 which the HTTP door turns into BadResponse naming the broker and endpoint.
@@ -12,34 +12,25 @@ from decimal import Decimal
 from typing import Any
 
 from brokers.adapters import wire
-from brokers.adapters.base import (
+from brokers.clock import IST, next_ist
+from brokers.errors import BadResponse
+from brokers.types import (
     AssetType,
-    AuthError,
-    BadResponse,
-    BrokerError,
-    BrokerUnavailable,
     Funds,
     Holding,
     Instrument,
     InstrumentRef,
-    InvalidRequest,
-    Maintenance,
     Order,
     OrderAck,
-    OrderRejected,
     OrderStatus,
     OrderType,
     Position,
     Product,
     Profile,
     Quote,
-    RateLimited,
     Side,
-    TokenExpired,
     Trade,
 )
-from brokers.clock import IST, next_ist
-from brokers.http import CallKind
 
 BROKER = "angelone"
 SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
@@ -86,18 +77,19 @@ STATUSES = {
 # §6/§8.9: NSE cash symbols carry the series ("SBIN-EQ"); the exchange symbol has none.
 SERIES = frozenset({"EQ", "BE", "BZ", "BL", "BT", "GC", "IL", "IQ", "MF", "SG", "SM", "ST"})
 SERIES |= {"GB", "GS", "TB", "RL"}
-BOOK_FIELDS = ("variety", "ordertype", "producttype", "duration", "price", "triggerprice")
+BOOK_FIELDS: tuple[str, ...] = (
+    "variety",
+    "ordertype",
+    "producttype",
+    "duration",
+    "price",
+    "triggerprice",
+)
 BOOK_FIELDS += ("quantity", "tradingsymbol", "symboltoken", "exchange")
 TIMESTAMP = "%d-%b-%Y %H:%M:%S"  # "20-Oct-2020 13:10:59", IST
 
 
-# §5 error codes. AB1050 (wrong TOTP) is not in the table but is what logins answer.
-TOKEN_CODES = {"AG8001", "AG8002", "AG8003", "AB1010", "AB1011", "AB8050", "AB8051"}
-AUTH_CODES = {
-    *("AG8004", "AB1000", "AB1001", "AB1002", "AB1005", "AB1007", "AB1031", "AB1032", "AB1050"),
-}
 EMPTY_CODES = {"AB1013", "AB1014", "AB1015", "AB1016"}  # §8.4: "nothing there", not a failure
-TRANSIENT_CODES = {"AB1004", "AB2001"}
 
 
 def session_end() -> datetime:
@@ -281,45 +273,28 @@ def quotes(data, wanted: dict[tuple[str, str], InstrumentRef]) -> dict[Instrumen
     return found
 
 
-# --- §5 the envelope: every documented refusal, mapped onto our error taxonomy --------------------
-def data(response, endpoint: str, kind: CallKind, empty_ok: bool) -> Any:
-    """The ``data`` of a success; ``empty_ok``: the list reads' "not found" codes mean empty."""
-    status, where = response.status_code, {"broker": BROKER, "endpoint": endpoint}
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    # §8.5: the rate limiter answers HTTP 403 (sometimes 429) in plain text.
-    if status == 429 or (status == 403 and body is None):
-        retry = wire.retry_after(response)
-        raise RateLimited("access rate exceeded", retry_after=retry, code=str(status), **where)
+# --- §5 the envelope: refusals are read first, by AngelOneAdapter.map_error ----------------------
+def data(response) -> Any:
+    """The ``data`` of a success, or None for the list reads' "not found" codes (§8.4)."""
+    body = wire.json_body(response)
     if not isinstance(body, dict) or not ({"status", "success"} & body.keys()):
-        if status >= 500:
-            down = Maintenance if "maintenance" in response.text.lower() else BrokerUnavailable
-            raise down(f"HTTP {status}", code=str(status), **where)
         raise ValueError("not an Angel One envelope")  # the door makes it BadResponse
-    # §8.3: "status"/"errorcode" normally, "success"/"errorCode" from the gateway, and
-    # "false" may be a string.
-    flag = body["status"] if "status" in body else body["success"]
-    code = str(body.get("errorcode") or body.get("errorCode") or "")
-    if flag is True or str(flag).lower() == "true":
+    if success(body):
         return body.get("data")
-    if empty_ok and code in EMPTY_CODES:
+    if error_code(body) in EMPTY_CODES:
         return None
-    raise _refusal(code, str(body.get("message") or "refused"), status, kind, where)
+    raise ValueError("a refusal map_error did not read")
 
 
-def _refusal(code: str, message: str, status: int, kind: CallKind, where) -> BrokerError:
-    text = f"{message} ({code})" if code else message
-    if code in TOKEN_CODES:
-        return TokenExpired(text, code=code, **where)
-    if code in AUTH_CODES or (kind is CallKind.AUTH and code not in TRANSIENT_CODES):
-        return AuthError(text, code=code, **where)
-    if code in TRANSIENT_CODES or status >= 500:
-        return BrokerUnavailable(text, code=code, **where)
-    if kind is CallKind.ORDER:
-        return OrderRejected(text, code=code, **where)
-    return InvalidRequest(text, code=code, **where)
+def success(body: dict) -> bool:
+    # §8.3: "status" normally, "success" from the gateway, and "false" may be a string.
+    flag = body["status"] if "status" in body else body["success"]
+    return flag is True or str(flag).lower() == "true"
+
+
+def error_code(body: dict) -> str:
+    # §8.3: "errorcode" normally, "errorCode" from the gateway.
+    return str(body.get("errorcode") or body.get("errorCode") or "")
 
 
 def master(response) -> list[tuple[Instrument, str]]:

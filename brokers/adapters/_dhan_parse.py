@@ -1,4 +1,4 @@
-"""Dhan payloads → our dataclasses, and Dhan's vocabulary (shared/brokers/dhan.md §4, §6).
+"""Dhan payloads → our dataclasses, and Dhan's vocabulary (docs/brokers/dhan.md §4, §6).
 
 Split from dhan.py to keep each module readable; only the Dhan adapter imports it.
 """
@@ -14,9 +14,11 @@ from typing import Any
 from django.utils import timezone
 
 from brokers.adapters import wire
-from brokers.adapters.base import (
+from brokers.adapters.wire import money, quantity
+from brokers.clock import IST
+from brokers.errors import BadResponse
+from brokers.types import (
     AssetType,
-    BadResponse,
     Funds,
     Holding,
     Instrument,
@@ -31,8 +33,6 @@ from brokers.adapters.base import (
     Side,
     Trade,
 )
-from brokers.adapters.wire import money, quantity
-from brokers.clock import IST
 
 TOKEN_LIFETIME = timedelta(hours=24)
 
@@ -122,8 +122,8 @@ def quotes(data: dict, wanted: dict[tuple[str, str], list[InstrumentRef]]) -> di
             result[ref] = Quote(
                 exchange=ref.exchange,
                 symbol=ref.symbol,
-                last_price=money(row["last_price"]),
-                previous_close=price(row["ohlc"]["close"]),
+                last_price=money(row["last_price"]),  # type: ignore[index]
+                previous_close=price(row["ohlc"]["close"]),  # type: ignore[index]
             )
     return result
 

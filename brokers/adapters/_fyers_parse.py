@@ -1,48 +1,41 @@
-"""Fyers v3 wire format → our dataclasses and errors (shared/brokers/fyers.md §4 to §6).
+"""Fyers v3 wire format → our dataclasses and errors (docs/brokers/fyers.md §4 to §6).
 
 The adapter (brokers/adapters/fyers.py) makes the calls; this module only reads answers.
 """
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
-import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
-from brokers.adapters.base import (
-    AssetType,
-    AuthError,
-    BadResponse,
-    BrokerUnavailable,
-    Holding,
-    Instrument,
-    InvalidRequest,
-    Maintenance,
-    Order,
-    OrderRejected,
-    OrderStatus,
-    OrderType,
-    Position,
-    Product,
-    RateLimited,
-    Side,
-    TokenExpired,
-    Trade,
-)
+import jwt
+
 from brokers.adapters.wire import (
+    json_body,
     json_number,
     money,
     quantity,
     raise_for_download,
-    retry_after,
     when,
 )
 from brokers.clock import IST, next_ist
+from brokers.errors import BadResponse, InvalidRequest
+from brokers.types import (
+    AssetType,
+    Holding,
+    Instrument,
+    Order,
+    OrderStatus,
+    OrderType,
+    Position,
+    Product,
+    Side,
+    Trade,
+)
 
 BROKER = "fyers"
 
@@ -94,65 +87,23 @@ SYMBOL_PREFIX = {
 # A cash-market ticker ends in its series (-EQ, -BE, BSE groups -A, -T, -XT...) or -INDEX.
 SERIES = re.compile(r"-(?:[A-Z0-9]{1,2}|INDEX)$")
 
-# §5 error codes.
-TOKEN_CODES = {-8, -15, -16, -17, -501}  # -501: the refresh token no longer works either
-AUTH_CODES = {-371, -374, -437, -441}
-RATE_CODES = {-353, -429}
-RETRY_CODES = {-96, -201, -202, -203, -204, -205}
-REJECT_CODES = {-99}
-
 MASTER_COLUMNS = 12  # §4: headerless; we read by position up to index 11 (segment)
 
 
-def envelope(response, endpoint: str, *, login: bool = False) -> dict:
-    """The vendor's answer as a dict, or the matching error of our taxonomy (§5)."""
-    where = {"broker": BROKER, "endpoint": endpoint}
-    status = response.status_code
-    if status == 429:
-        raise RateLimited("HTTP 429", retry_after=_retry_after(response), code="429", **where)
-    try:
-        body = json.loads(response.content, parse_float=Decimal)
-        if not isinstance(body, dict) or body.get("s") not in ("ok", "error"):
-            raise ValueError("not a Fyers envelope")
-    except ValueError:
-        if status >= 500:  # a gateway's HTML page during an outage
-            raise BrokerUnavailable(f"HTTP {status}", code=str(status), **where) from None
-        raise  # the door turns it into BadResponse with a redacted snippet
-    if body["s"] == "ok":
-        return body
-    # Errors may come with HTTP 200 (§5): the code decides, the status only breaks ties.
-    code = int(body.get("code") or 0)
-    message = f"{body.get('message') or 'no message'} (code {code})"
-    kw = {"code": str(code), **where}
-    if code in RATE_CODES:
-        raise RateLimited(message, retry_after=_retry_after(response) or 1.0, **kw)
-    if code in TOKEN_CODES or status == 401:
-        raise TokenExpired(message, **kw)
-    if code in AUTH_CODES or status == 403:
-        raise AuthError(message, **kw)
-    if "maintenance" in message.lower():
-        raise Maintenance(message, **kw)
-    if status >= 500 or code in RETRY_CODES:
-        raise BrokerUnavailable(message, **kw)
-    if login:  # a refused token exchange or refresh (wrong PIN...) means: log in again
-        raise AuthError(message, **kw)
-    if code in REJECT_CODES:
-        raise OrderRejected(message, **kw)
-    raise InvalidRequest(message, **kw)
-
-
-def _retry_after(response) -> float | None:
-    # §5: order routes reportedly add X-Retry-After-Ms beside Retry-After; the finer one wins.
-    millis = retry_after(response, header="X-Retry-After-Ms", default=None)
-    return millis / 1000 if millis is not None else retry_after(response, default=None)
+def envelope(response) -> dict:
+    """A success envelope (§5); its refusals are read first, by FyersAdapter.map_error."""
+    body = json_body(response, parse_float=Decimal)
+    if not isinstance(body, dict) or body.get("s") != "ok":
+        raise ValueError("not a Fyers success envelope")  # the door: BadResponse
+    return body
 
 
 def jwt_claims(token: str) -> dict:
-    """A JWT's payload, unverified: we only read `exp` and `fy_id` of a token we were given."""
+    """A JWT's payload, unverified (PyJWT, signature and expiry unchecked): we only read `exp`
+    and `fy_id` of a token Fyers gave us. {} for anything that is not a JWT."""
     try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
         return {}
     return claims if isinstance(claims, dict) else {}
 

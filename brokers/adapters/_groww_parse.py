@@ -10,15 +10,14 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from brokers.adapters import wire
-from brokers.adapters.base import (
+from brokers.errors import InvalidRequest, OrderRejected
+from brokers.types import (
     AssetType,
     Funds,
     Holding,
     Instrument,
-    InvalidRequest,
     Order,
     OrderAck,
-    OrderRejected,
     OrderStatus,
     OrderType,
     Position,

@@ -1,4 +1,4 @@
-"""IIFL's instrument master (shared/brokers/iifl.md §4, gotcha 10): one headerless text of "\n"
+"""IIFL's instrument master (docs/brokers/iifl.md §4, gotcha 10): one headerless text of "\n"
 rows and "|" fields, whose layout depends on the segment. Pure functions, no HTTP; trouble
 raises ValueError, which the HTTP door reports as BadResponse.
 """
@@ -6,10 +6,11 @@ raises ValueError, which the HTTP door reports as BadResponse.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from brokers.adapters._iifl_parse import CASH, EXCHANGES, SEGMENT_NUMBERS, identifier
-from brokers.adapters.base import Instrument
 from brokers.adapters.wire import money, quantity
+from brokers.types import Instrument
 
 # §4 master: OptionType 3 = CE, 4 = PE (the SDK's FO.csv agrees with the strikes); 1 = future.
 OPTION_TYPES = {"1": "FUT", "3": "CE", "4": "PE"}
@@ -34,7 +35,7 @@ def master_rows(text) -> list[list[str]]:
 
 def instrument(fields: list[str]) -> Instrument:
     segment = fields[0]
-    common = {
+    common: dict[str, Any] = {
         "instrument_id": identifier(fields[1]),
         "exchange": EXCHANGES[segment],
         "segment": segment,

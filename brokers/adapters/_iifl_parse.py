@@ -1,6 +1,6 @@
 """IIFL (Symphony XTS) wire format → our dataclasses. Pure functions, no HTTP.
 
-Section numbers refer to shared/brokers/iifl.md. Parsers raise ValueError/KeyError/TypeError on
+Section numbers refer to docs/brokers/iifl.md. Parsers raise ValueError/KeyError/TypeError on
 anything malformed; the HTTP door turns those into BadResponse naming the endpoint.
 """
 
@@ -11,28 +11,20 @@ from datetime import datetime
 from decimal import Decimal
 
 from brokers.adapters import wire
-from brokers.adapters.base import (
+from brokers.adapters.wire import money, quantity
+from brokers.types import (
     AssetType,
-    AuthError,
-    BrokerUnavailable,
     Funds,
     Holding,
-    InvalidRequest,
-    Maintenance,
     Order,
     OrderAck,
-    OrderRejected,
     OrderStatus,
     OrderType,
     Position,
     Profile,
-    RateLimited,
     Side,
-    TokenExpired,
     Trade,
 )
-from brokers.adapters.wire import money, quantity
-from brokers.http import CallKind
 
 BROKER = "iifl"
 
@@ -81,47 +73,26 @@ SERIES = frozenset({"EQ", "BE", "BZ", "SM", "ST"})
 EMPTY = "data not available"
 
 
-# --- §5 the envelope: the one place vendor errors become ours ------------------------------
-def result(response, *, endpoint: str, kind: CallKind, empty=None):
-    """The ``result`` of a success envelope, or the matching error of our taxonomy."""
-    where = {"broker": BROKER, "endpoint": endpoint}
-    status = response.status_code
-    if status == 429:  # §5: over-limit shape UNCONFIRMED, so the status alone decides
-        raise RateLimited(
-            "too many requests (HTTP 429)",
-            retry_after=wire.retry_after(response),
-            code="429",
-            **where,
-        )
-    if status >= 500:
-        if status == 503 and "maintenance" in response.text.lower():
-            raise Maintenance("down for maintenance (HTTP 503)", code="503", **where)
-        raise BrokerUnavailable(f"server error (HTTP {status})", code=str(status), **where)
-    body = response.json()
+# --- §5 the envelope: its errors are read first, by IiflAdapter.map_error ------------------
+def result(response, *, empty=None):
+    """The ``result`` of a success envelope; ``empty`` for a book XTS says has no rows."""
+    body = wire.json_body(response)
     if not isinstance(body, dict) or body.get("type") not in ("success", "error"):
         # ValueError, not BadResponse: the door then reports an order write as unknown.
         raise ValueError("no XTS envelope")
-    if body["type"] == "success" and status < 400:
+    if body["type"] == "success" and response.status_code < 400:
         return body["result"]
-    code = str(body.get("code") or "")
-    description = str(body.get("description") or "error without description")
-    folded = description.strip().lower()
-    message = f"{description} [{code}]" if code else description
-    # §5: "Invalid Token" comes with HTTP 400 (interactive) or HTTP 200 (market data).
-    if folded == "invalid token":
-        raise TokenExpired("session invalid or expired; log in again", code=code, **where)
-    if empty is not None and folded == EMPTY:
+    if empty is not None and is_empty(body):
         return empty
-    if kind is CallKind.AUTH or status in (401, 403):
-        raise AuthError(message, code=code, **where)
-    if folded == "bad request":  # §5: field messages in result.errors
-        raise InvalidRequest(f"{message}: {_field_errors(body.get('result'))}", code=code, **where)
-    if kind is CallKind.ORDER:
-        raise OrderRejected(message, code=code, **where)
-    raise InvalidRequest(message, code=code, **where)
+    raise ValueError("no data where this read needs some")
 
 
-def _field_errors(payload) -> str:
+def is_empty(body: dict) -> bool:
+    """§5: empty books are HTTP 400 "Data Not Available" errors (codes per book UNCONFIRMED)."""
+    return str(body.get("description") or "").strip().lower() == EMPTY
+
+
+def field_errors(payload) -> str:
     errors = payload.get("errors") if isinstance(payload, dict) else None
     if not errors:
         return "no details"

@@ -1,4 +1,4 @@
-"""Upstox payloads → our dataclasses (field names per shared/brokers/upstox.md §4).
+"""Upstox payloads → our dataclasses (field names per docs/brokers/upstox.md §4).
 
 Pure functions used by brokers.adapters.upstox. Money is read exactly (the adapter parses JSON
 floats as Decimal); a field we cannot map raises ``Unexpected`` (a ValueError), which the
@@ -13,9 +13,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from brokers.adapters import wire
-from brokers.adapters.base import (
+from brokers.clock import IST
+from brokers.errors import BadResponse
+from brokers.types import (
     AssetType,
-    BadResponse,
     Funds,
     Holding,
     Instrument,
@@ -29,7 +30,6 @@ from brokers.adapters.base import (
     Side,
     Trade,
 )
-from brokers.clock import IST
 
 BROKER = "upstox"
 
@@ -201,6 +201,9 @@ def position(row: dict) -> Position:
         unrealized_pnl=maybe_money(row.get("unrealised")),
         buy_quantity=bought,
         sell_quantity=sold,
+        overnight_quantity=(
+            None if row.get("overnight_quantity") is None else quantity(row["overnight_quantity"])
+        ),
         isin=_isin_of(key),
         broker_symbol=raw,
         instrument_id=key,

@@ -1,7 +1,8 @@
-"""Kite v3 wire → our dataclasses and errors (shared/brokers/zerodha.md §4 to §6).
+"""Kite v3 wire → our dataclasses and errors (docs/brokers/zerodha.md §4 to §6).
 
-Parsers raise ValueError/KeyError on envelope or field trouble: the HTTP door turns those into
-BadResponse with a redacted snippet (OrderStateUnknown for an order write).
+Error answers are read first, by ZerodhaAdapter.map_error. Parsers raise ValueError/KeyError
+on envelope or field trouble: the HTTP door turns those into BadResponse with a redacted
+snippet (OrderStateUnknown for an order write).
 """
 
 from __future__ import annotations
@@ -10,37 +11,31 @@ import csv
 import io
 from datetime import date
 
-from brokers.adapters.base import (
+from brokers.adapters.wire import (
+    gunzipped,
+    json_body,
+    money,
+    optional_price,
+    quantity,
+    strip_series,
+    when,
+)
+from brokers.errors import BadResponse
+from brokers.types import (
     AssetType,
-    AuthError,
-    BadResponse,
-    BrokerUnavailable,
     Funds,
     Holding,
     Instrument,
     InstrumentRef,
-    InvalidRequest,
     Order,
     OrderAck,
-    OrderRejected,
     OrderStatus,
     OrderType,
     Position,
     Profile,
     Quote,
-    RateLimited,
     Side,
-    TokenExpired,
     Trade,
-)
-from brokers.adapters.wire import (
-    gunzipped,
-    money,
-    optional_price,
-    quantity,
-    retry_after,
-    strip_series,
-    when,
 )
 
 BROKER = "zerodha"
@@ -90,60 +85,18 @@ INSTRUMENT_COLUMNS = frozenset(
 )
 
 
-# --- Envelope and errors (§5) --------------------------------------------------------------
-def data(response, *, endpoint: str, login: bool = False):
-    """The `data` of a success envelope; every documented error mapped into our taxonomy."""
-    try:
-        body = response.json()
-    except ValueError:
-        _raise_for_status(response, endpoint)
-        raise
-    if not isinstance(body, dict):
-        raise ValueError("not a Kite envelope")
-    # §5: the SDK treats `status: error` or any `error_type` as an error, whatever the HTTP code.
-    if body.get("status") == "error" or body.get("error_type") or response.status_code >= 400:
-        _raise_error(response, body, endpoint, login)
-    if body.get("status") != "success":
-        raise ValueError("no success status in the envelope")
+# --- Envelope (§5): errors are read by ZerodhaAdapter.map_error before these run ----------
+def data(response, *, endpoint: str):
+    """The `data` of a success envelope."""
+    body = json_body(response)
+    if not isinstance(body, dict) or body.get("status") != "success":
+        raise ValueError("not a Kite success envelope")
     return body["data"]
 
 
-def _raise_error(response, body: dict, endpoint: str, login: bool):
-    status = response.status_code
-    kind = str(body.get("error_type") or "")
-    where = {"broker": BROKER, "endpoint": endpoint, "code": kind or str(status)}
-    message = f"{kind or f'HTTP {status}'}: {body.get('message') or 'no message'}"
-    # §8.11: 429 comes as NetworkException, like an OMS outage, so the status decides first.
-    if status == 429:
-        raise RateLimited(message, retry_after=retry_after(response), **where)
-    if kind == "TokenException":
-        # At the token exchange it means a bad checksum or a used request_token, not expiry.
-        raise (AuthError if login else TokenExpired)(message, **where)
-    if kind == "PermissionException":
-        raise AuthError(message, **where)
-    if kind in ("OrderException", "MarginException", "HoldingException"):
-        raise OrderRejected(message, **where)
-    if kind in ("InputException", "UserException"):
-        raise InvalidRequest(message, **where)
-    if status >= 500 or kind in ("NetworkException", "DataException", "GeneralException"):
-        raise BrokerUnavailable(message, **where)
-    raise InvalidRequest(message, **where)
-
-
-def _raise_for_status(response, endpoint: str) -> None:
-    """A body that is not JSON: gateways answer 429/5xx with HTML or plain text."""
-    status, where = response.status_code, {"broker": BROKER, "endpoint": endpoint}
-    if status == 429:
-        # No Retry-After is documented (§5, UNCONFIRMED): the shared one-second default.
-        raise RateLimited("HTTP 429", retry_after=retry_after(response), code="429", **where)
-    if status >= 500:
-        raise BrokerUnavailable(f"HTTP {status} without a Kite envelope", code=str(status), **where)
-
-
 # --- Instrument master (§4) ----------------------------------------------------------------
-def instruments(response, *, endpoint: str, login: bool = False) -> list[Instrument]:
+def instruments(response, *, endpoint: str) -> list[Instrument]:
     if "json" in response.headers.get("Content-Type", "") or response.status_code >= 400:
-        data(response, endpoint=endpoint)
         raise BadResponse("no instrument CSV in the answer", broker=BROKER, endpoint=endpoint)
     try:
         rows = list(csv.DictReader(io.StringIO(gunzipped(response.content).decode("utf-8"))))
@@ -262,6 +215,7 @@ def position(row: dict) -> Position:
         unrealized_pnl=money(row["unrealised"]),
         buy_quantity=quantity(row["buy_quantity"]),
         sell_quantity=quantity(row["sell_quantity"]),
+        overnight_quantity=_overnight(row),
         broker_symbol=row["tradingsymbol"],
         instrument_id=str(row["instrument_token"]),
         asset_type=ASSET_BY_EXCHANGE.get(row["exchange"], AssetType.EQUITY),
@@ -305,3 +259,9 @@ def trade(row: dict) -> Trade:
 
 def plain(tradingsymbol: str) -> str:
     return strip_series(tradingsymbol, SERIES)
+
+
+def _overnight(row: dict) -> int | None:
+    """The quantity carried in from earlier sessions (docs/brokers/zerodha.md, position item)."""
+    value = row.get("overnight_quantity")
+    return None if value is None else quantity(value)

@@ -1,6 +1,6 @@
 """Angel One SmartAPI: client code + PIN + TOTP login (or the publisher redirect), JSON over HTTPS.
 
-Wire reference: shared/brokers/angelone.md; the § numbers in comments point into it.
+Wire reference: docs/brokers/angelone.md; the § numbers in comments point into it.
 """
 
 from __future__ import annotations
@@ -13,37 +13,44 @@ from typing import Any
 from urllib.parse import urlencode
 
 from brokers.adapters import _angelone_parse as payload
-from brokers.adapters.base import (
+from brokers.adapters.base import BrokerAdapter
+from brokers.adapters.wire import json_body, retry_after
+from brokers.clock import now_ist
+from brokers.errors import (
     AuthError,
-    BrokerAdapter,
+    BrokerError,
+    BrokerUnavailable,
+    InvalidRequest,
+    Maintenance,
+    OrderRejected,
+    RateLimited,
+    TokenExpired,
+)
+from brokers.http import CallKind
+from brokers.types import (
     Capabilities,
     Funds,
     Holding,
     Instrument,
     InstrumentRef,
-    InvalidRequest,
     LoginKind,
     Order,
     OrderAck,
     OrderModification,
     OrderRequest,
-    OrderStateUnknown,
     OrderType,
     Position,
     Product,
     Profile,
     Quote,
-    TokenExpired,
+    TagRule,
     Tokens,
     Trade,
 )
-from brokers.clock import now_ist
-from brokers.http import CallKind
 
 SECURE = "/rest/secure/angelbroking"
 MASTER_PATH = "/OpenAPI_File/files/OpenAPIScripMaster.json"
 QUOTE_BATCH = 50  # §4 market/v1/quote: at most 50 tokens a call
-TAG_MAX = 19  # §5 AB4008: "ordertag length should be less than 20 characters"
 
 # §3: the IP/MAC headers must be present but are not validated today; an app may pin its
 # registered static IP through AppCredentials.extra (SEBI 2026 rules for order APIs).
@@ -62,6 +69,12 @@ HEADER_OVERRIDES = {
     "mac_address": "X-MACAddress",
 }
 
+# §5 error codes. AB1050 (wrong TOTP) is not in the table but is what logins answer.
+TOKEN_CODES = {"AG8001", "AG8002", "AG8003", "AB1010", "AB1011", "AB8050", "AB8051"}
+AUTH_CODES = {
+    *("AG8004", "AB1000", "AB1001", "AB1002", "AB1005", "AB1007", "AB1031", "AB1032", "AB1050"),
+}
+TRANSIENT_CODES = {"AB1004", "AB2001"}
 # §5 rate table, per client code: 1/s unless listed; the three order APIs share one 9/s budget.
 # The quote section says 1/s where the table says 10/s: we keep the stricter one.
 RATE_LIMITS = {
@@ -88,6 +101,9 @@ class AngelOneAdapter(BrokerAdapter):
         rate_limits=RATE_LIMITS,
         has_logout=True,
         login_fields=("clientcode", "pin", "totp"),
+        # §5 AB4008: "ordertag length should be less than 20 characters"
+        tag_rule=TagRule(max_length=19),
+        throttle_refuses_orders=True,  # §5: over-limit → plain-text 403 "Access denied..."
     )
 
     def __init__(self, **kwargs):
@@ -282,13 +298,7 @@ class AngelOneAdapter(BrokerAdapter):
 
     # --- Writes (§4, §6) --------------------------------------------------------------------
     def place_order(self, order: OrderRequest) -> OrderAck:
-        if len(order.tag) > TAG_MAX:
-            raise InvalidRequest(
-                f"Angel One takes an order tag of at most {TAG_MAX} characters (AB4008)",
-                broker=self.key,
-                endpoint="placeOrder",
-                code="AB4008",
-            )
+        self.check_tag(order.tag, "placeOrder")
         symbol, token = self._resolve(order.exchange, order.symbol, order.instrument_id)
         stop = order.order_type in (OrderType.SL, OrderType.SL_M)
         body = {
@@ -308,11 +318,7 @@ class AngelOneAdapter(BrokerAdapter):
         }
         if order.tag:
             body["ordertag"] = order.tag
-        try:
-            return self._write("placeOrder", body)
-        except OrderStateUnknown as error:
-            error.tag = order.tag
-            raise
+        return self._write("placeOrder", body, tag=order.tag)
 
     def modify_order(self, change: OrderModification) -> OrderAck:
         # §4 modifyOrder wants the whole order again: start from today's order book.
@@ -346,7 +352,7 @@ class AngelOneAdapter(BrokerAdapter):
             )
         return entry
 
-    def _write(self, endpoint: str, body: dict) -> OrderAck:
+    def _write(self, endpoint: str, body: dict, *, tag: str = "") -> OrderAck:
         return self._call(
             "POST",
             f"{SECURE}/order/v1/{endpoint}",
@@ -355,6 +361,7 @@ class AngelOneAdapter(BrokerAdapter):
             kind=CallKind.ORDER,
             json=body,
             build=payload.ack,
+            tag=tag,
         )
 
     # --- Plumbing ----------------------------------------------------------------------------
@@ -374,25 +381,54 @@ class AngelOneAdapter(BrokerAdapter):
         kind: CallKind = CallKind.READ,
         auth: bool = True,
         json: dict | None = None,
+        tag: str = "",
     ) -> Any:
-        return self.http.call(
+        return self._request(
             method,
-            self.url("API", path),
+            path,
             endpoint=endpoint,
-            parse=lambda response: build(payload.data(response, endpoint, kind, method == "GET")),
+            parse=lambda response: build(payload.data(response)),
             kind=kind,
             bucket=bucket,
-            headers=self._headers(auth=auth, endpoint=endpoint),
+            auth=auth,
+            tag=tag,
+            headers=self._client_headers(),
             json=json,
         )
 
-    def _headers(self, *, auth: bool, endpoint: str) -> dict[str, str]:
+    def map_error(self, response, *, endpoint: str, kind: CallKind, login: bool):
+        status, where = response.status_code, {"broker": self.key, "endpoint": endpoint}
+        body = json_body(response)
+        # §8.5: the rate limiter answers HTTP 403 (sometimes 429) in plain text.
+        if status == 429 or (status == 403 and body is None):
+            retry = retry_after(response)
+            return RateLimited("access rate exceeded", retry_after=retry, code=str(status), **where)
+        if not isinstance(body, dict) or not ({"status", "success"} & body.keys()):
+            if status >= 500:
+                down = Maintenance if "maintenance" in response.text.lower() else BrokerUnavailable
+                return down(f"HTTP {status}", code=str(status), **where)
+            return None  # no envelope: the parser reports it (BadResponse)
+        code = payload.error_code(body)
+        if payload.success(body):
+            return None
+        if code in payload.EMPTY_CODES and response.request.method == "GET":
+            return None  # §8.4: on the list reads, AB1013-AB1016 ("not found") mean empty
+        message = str(body.get("message") or "refused")
+        text = f"{message} ({code})" if code else message
+        if code in TOKEN_CODES:
+            return TokenExpired(text, code=code, **where)
+        if code in AUTH_CODES or (kind is CallKind.AUTH and code not in TRANSIENT_CODES):
+            return AuthError(text, code=code, **where)
+        error: type[BrokerError] = InvalidRequest
+        if code in TRANSIENT_CODES or status >= 500:
+            error = BrokerUnavailable
+        elif kind is CallKind.ORDER:
+            error = OrderRejected
+        return error(text, code=code, **where)
+
+    def _client_headers(self) -> dict[str, str]:
         headers = {**CLIENT_HEADERS, "X-PrivateKey": self.app.api_key}  # §8.7: even on login
         for name, header in HEADER_OVERRIDES.items():
             if self.app.extra.get(name):
                 headers[header] = self.app.extra[name]
-        if auth:
-            if not self.tokens or not self.tokens.access_token:
-                raise TokenExpired("not logged in", broker=self.key, endpoint=endpoint)
-            headers["Authorization"] = f"Bearer {self.tokens.access_token}"  # bare JWT, §8.8
-        return headers
+        return headers  # the session's Bearer JWT (bare, §8.8) comes from auth_headers

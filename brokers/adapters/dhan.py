@@ -1,6 +1,6 @@
 """Dhan (DhanHQ API v2): consent login on auth.dhan.co, trading on api.dhan.co/v2.
 
-Wire reference: shared/brokers/dhan.md. Trading answers are bare JSON (no envelope); errors are
+Wire reference: docs/brokers/dhan.md. Trading answers are bare JSON (no envelope); errors are
 ``{errorType, errorCode: "DH-9xx", errorMessage}``; market-quote answers are enveloped and can
 fail with HTTP 200 and a numeric ``errorCode``. Instruments are addressed by security id plus
 exchange segment, never by trading symbol.
@@ -14,37 +14,37 @@ from urllib.parse import urlencode
 
 from brokers.adapters import _dhan_parse as vendor
 from brokers.adapters import wire
-from brokers.adapters.base import (
-    AppCredentials,
+from brokers.adapters.base import BrokerAdapter
+from brokers.errors import (
     AuthError,
-    BrokerAdapter,
     BrokerError,
     BrokerUnavailable,
+    InvalidRequest,
+    Maintenance,
+    OrderRejected,
+    RateLimited,
+    TokenExpired,
+)
+from brokers.http import CallKind
+from brokers.types import (
     Capabilities,
     Funds,
     Holding,
     Instrument,
     InstrumentRef,
-    InvalidRequest,
     LoginKind,
-    Maintenance,
     Order,
     OrderAck,
     OrderModification,
-    OrderRejected,
     OrderRequest,
-    OrderStateUnknown,
     Position,
     Profile,
     Quote,
-    RateLimited,
-    TokenExpired,
+    TagRule,
     Tokens,
     Trade,
 )
-from brokers.http import CallKind
 
-TAG_MAX = 25  # correlationId limit enforced by Dhan's order validation (§4 place order)
 QUOTE_BATCH = 1000  # marketfeed takes at most 1000 instruments per call (§4 LTP)
 
 # Trading-API DH-9xx codes and data-API numeric codes (§5; the latter also with HTTP 200).
@@ -71,11 +71,14 @@ class DhanAdapter(BrokerAdapter):
         exchanges=frozenset(vendor.SEGMENTS),
         # §5 rate limits, per second: order APIs, data APIs, quote APIs, everything else.
         rate_limits={"default": 20, "order": 25, "data": 5, "quote": 1},
+        # correlationId's limit, enforced by Dhan's order validation (§4 place order).
+        tag_rule=TagRule(max_length=25),
         has_logout=False,  # no revoke endpoint; tokens are revoked on Dhan Web (§2)
+        throttle_refuses_orders=True,  # §5: over-limit → 429 DH-904 (recorded)
     )
 
-    def __init__(self, *, http, app: AppCredentials, tokens: Tokens | None = None):
-        super().__init__(http=http, app=app, tokens=tokens)
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
         self._master: dict[tuple[str, str], tuple[str, str]] | None = None
 
     # --- Login (§1b) ------------------------------------------------------------------------
@@ -97,7 +100,7 @@ class DhanAdapter(BrokerAdapter):
         if params.get("error") or not params.get("tokenId"):
             raise AuthError("consent denied or no tokenId", broker=self.key, endpoint="login")
         # S1 uses GET here (openalgo POSTs the same query); the answer is bare JSON (§1b.3).
-        return self._auth_call(
+        tokens = self._auth_call(
             "GET",
             "/app/consumeApp-consent",
             "consume_consent",
@@ -106,6 +109,15 @@ class DhanAdapter(BrokerAdapter):
                 data["accessToken"], data, name=data.get("dhanClientName") or ""
             ),
         )
+        # The consent was generated for the app's client (§1b.1) and the redirect carries no
+        # state: an answer naming another client is not the login this app asked for.
+        if self.app.client_id and tokens.account_id != self.app.client_id:
+            raise AuthError(
+                "the consent was approved for another Dhan client than the app's",
+                broker=self.key,
+                endpoint="login",
+            )
+        return tokens
 
     def refresh(self) -> Tokens:
         """GET /v2/RenewToken (§2): another 24 h for a still-active token."""
@@ -152,7 +164,7 @@ class DhanAdapter(BrokerAdapter):
         wanted: dict[tuple[str, str], list[InstrumentRef]] = {}
         for ref in instruments:
             wanted.setdefault(self._locate(ref), []).append(ref)
-        keys, result = list(wanted), {}
+        keys, result = list(wanted), dict[InstrumentRef, Quote]()
         for start in range(0, len(keys), QUOTE_BATCH):
             batch = keys[start : start + QUOTE_BATCH]
             body: dict[str, list[int]] = {}
@@ -175,17 +187,17 @@ class DhanAdapter(BrokerAdapter):
             "GET",
             self.url("MASTER", "/api-data/api-scrip-master.csv"),
             endpoint="instruments",
-            parse=lambda response: vendor.master(_checked(response, self.key), self.key),
+            parse=self._master_file,
             bucket=None,  # a public file, outside the API's caps
         )
 
+    def _master_file(self, response) -> list[Instrument]:
+        wire.raise_for_download(response, broker=self.key, endpoint="instruments")
+        return vendor.master(response, self.key)
+
     # --- Writes (§4 orders) -----------------------------------------------------------------
     def place_order(self, order: OrderRequest) -> OrderAck:
-        if len(order.tag) > TAG_MAX:
-            # Cutting the tag would break reconciliation by tag, so refuse it instead.
-            raise InvalidRequest(
-                f"tag longer than {TAG_MAX} characters", broker=self.key, endpoint="place_order"
-            )
+        self.check_tag(order.tag, "place_order")
         segment, security_id = self._locate(
             InstrumentRef(order.exchange, order.symbol, order.instrument_id)
         )
@@ -205,11 +217,7 @@ class DhanAdapter(BrokerAdapter):
         }
         if order.tag:
             body["correlationId"] = order.tag
-        try:
-            return self._write("POST", "/v2/orders", "place_order", body)
-        except OrderStateUnknown as error:
-            error.tag = order.tag
-            raise
+        return self._write("POST", "/v2/orders", "place_order", body, tag=order.tag)
 
     def modify_order(self, change: OrderModification) -> OrderAck:
         # Dhan wants the whole order back (type, quantity, price, validity), so fill the gaps.
@@ -240,40 +248,33 @@ class DhanAdapter(BrokerAdapter):
     # --- Plumbing ---------------------------------------------------------------------------
     def _call(self, method, host, path, endpoint, *, parse=None, headers=None, **kwargs) -> Any:
         def handle(response):
-            data = _body(response, self.key, endpoint)
+            data = _body(response)
             return parse(data) if parse else data
 
-        kwargs.setdefault("bucket", "order" if kwargs.get("kind") is CallKind.ORDER else "default")
-        return self.http.call(
+        return self._request(
             method,
-            self.url(host, path),
+            path,
             endpoint=endpoint,
             parse=handle,
-            headers=self._headers() if headers is None else headers,
+            host=host,
+            auth=headers is None,  # the auth host takes the app's own headers instead
+            headers={"Content-Type": "application/json", "Accept": "application/json"}
+            if headers is None
+            else headers,
             **kwargs,
         )
 
     def _auth_call(self, method: str, path: str, endpoint: str, params: dict, *, parse) -> Any:
-        # §1b: the auth host takes the app key and secret in underscored headers. Any refusal
-        # there (wrong secret, used or unknown tokenId) means the login failed, not our input.
+        # §1b: the auth host takes the app key and secret in underscored headers.
         headers = {"app_id": self.app.api_key, "app_secret": self.app.api_secret}
-        try:
-            return self._call(
-                method,
-                "AUTH",
-                path,
-                endpoint,
-                kind=CallKind.AUTH,
-                headers=headers,
-                params=params,
-                parse=parse,
-            )
-        except (InvalidRequest, TokenExpired) as error:
-            raise AuthError(
-                error.message, broker=self.key, endpoint=endpoint, code=error.code
-            ) from None
+        return self._call(
+            method, "AUTH", path, endpoint, kind=CallKind.AUTH, headers=headers, params=params,
+            parse=parse,
+        )  # fmt: skip
 
-    def _write(self, method: str, path: str, endpoint: str, body: dict | None) -> OrderAck:
+    def _write(
+        self, method: str, path: str, endpoint: str, body: dict | None, *, tag: str = ""
+    ) -> OrderAck:
         return self._call(
             method,
             "API",
@@ -282,16 +283,27 @@ class DhanAdapter(BrokerAdapter):
             kind=CallKind.ORDER,
             json=body,
             parse=lambda data: OrderAck(order_id=str(data["orderId"])),
+            tag=tag,
         )
 
-    def _headers(self) -> dict[str, str]:
+    def map_error(self, response, *, endpoint: str, kind: CallKind, login: bool):
+        data, error = wire.json_body(response), None
+        if isinstance(data, dict):
+            if data.get("internalErrorCode") == "DH-1111":
+                return None  # an empty book, spelt as an error (§8.7)
+            error = _vendor_error(data, response, self.key, endpoint)
+        if error is None and response.status_code >= 400:
+            error = _error_for_status(response.status_code, response, self.key, endpoint, "", "")
+        signed_by_app = "app_id" in response.request.headers  # the auth host's calls (§1b)
+        if signed_by_app and isinstance(error, (InvalidRequest, TokenExpired)):
+            # Any refusal on the auth host (wrong secret, used or unknown tokenId) means the
+            # login failed, not our input.
+            error = AuthError(error.message, broker=self.key, endpoint=endpoint, code=error.code)
+        return error
+
+    def auth_headers(self, endpoint: str) -> dict[str, str]:
         # §3: bare token in access-token (no Bearer) and client-id on every /v2 call.
-        return {
-            "access-token": self._require_tokens().access_token,
-            "client-id": self._client_id(),
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        }
+        return {"access-token": self.access_token(endpoint), "client-id": self._client_id()}
 
     def _require_tokens(self) -> Tokens:
         if not self.tokens:
@@ -336,24 +348,17 @@ class DhanAdapter(BrokerAdapter):
             ) from None
 
 
-# --- Answers → our taxonomy (§5) ----------------------------------------------------------------
-def _body(response, broker: str, endpoint: str) -> Any:
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        if data.get("internalErrorCode") == "DH-1111":
-            return []  # "No holdings available" comes as an error body instead of [] (§8.7)
-        _raise_vendor_error(data, response, broker, endpoint)
-    if response.status_code >= 400:
-        raise _error_for_status(response.status_code, response, broker, endpoint, "", "")
-    if data is None:
+# --- Answers: errors are read first, by DhanAdapter.map_error (§5) ------------------------------
+def _body(response) -> Any:
+    data = wire.json_body(response)
+    if isinstance(data, dict) and data.get("internalErrorCode") == "DH-1111":
+        return []  # "No holdings available" comes as an error body instead of [] (§8.7)
+    if data is None or response.status_code >= 400:
         raise ValueError("not JSON")  # the door reports it as BadResponse with a redacted snippet
     return data
 
 
-def _raise_vendor_error(data: dict, response, broker: str, endpoint: str) -> None:
+def _vendor_error(data: dict, response, broker: str, endpoint: str) -> BrokerError | None:
     code, message = data.get("errorCode"), data.get("errorMessage") or data.get("errorType") or ""
     if code is None and str(data.get("status", "")).lower() in {"failed", "failure", "error"}:
         # openalgo-seen shape {"status": "failed", "data": {"806": "Data APIs not subscribed"}}
@@ -361,12 +366,12 @@ def _raise_vendor_error(data: dict, response, broker: str, endpoint: str) -> Non
         code, message = next(iter(inner.items())) if isinstance(inner, dict) and inner else ("", "")
         message = message or str(data.get("remarks") or "request failed")
     if code is None:
-        return
+        return None
     code = str(code)
     cls = ERRORS.get(code)
     if cls is None:
-        raise _error_for_status(response.status_code, response, broker, endpoint, code, message)
-    raise _error(cls, response, broker, endpoint, code, message)
+        return _error_for_status(response.status_code, response, broker, endpoint, code, message)
+    return _error(cls, response, broker, endpoint, code, message)
 
 
 def _consent_id(data: dict) -> str:
@@ -374,12 +379,6 @@ def _consent_id(data: dict) -> str:
     if data.get("status") != "success" or not data.get("consentAppId"):
         raise AuthError("consent was not generated", broker="dhan", endpoint="generate_consent")
     return str(data["consentAppId"])
-
-
-def _checked(response, broker: str):
-    if response.status_code >= 400:
-        raise _error_for_status(response.status_code, response, broker, "instruments", "", "")
-    return response
 
 
 def _error_for_status(status: int, response, broker, endpoint, code, message) -> BrokerError:

@@ -1,4 +1,4 @@
-"""Fyers API v3 (shared/brokers/fyers.md).
+"""Fyers API v3 (docs/brokers/fyers.md).
 
 Trading and account calls live on ``api-t1.fyers.in/api/v3``, market data on
 ``api-t1.fyers.in/data``, the symbol master on ``public.fyers.in/sym_details``. Every answer is
@@ -8,46 +8,64 @@ in the HTTP status (§5, gotcha 7). Reading answers is in ``_fyers_parse``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
 from urllib.parse import urlsplit
 
 from oauthlib.oauth2 import WebApplicationClient
 
 from brokers.adapters import _fyers_parse as vendor
 from brokers.adapters._fyers_parse import BROKER, FYERS_PRODUCTS, FYERS_TYPES, SYMBOL_PREFIX
-from brokers.adapters.base import (
+from brokers.adapters.base import BrokerAdapter
+from brokers.adapters.wire import json_body, retry_after
+from brokers.errors import (
     AuthError,
     BadResponse,
-    BrokerAdapter,
+    BrokerError,
+    BrokerUnavailable,
+    InvalidRequest,
+    Maintenance,
+    OrderRejected,
+    RateLimited,
+    TokenExpired,
+)
+from brokers.http import CallKind
+from brokers.types import (
     Capabilities,
     Funds,
     Holding,
     Instrument,
     InstrumentRef,
-    InvalidRequest,
     LoginKind,
     Order,
     OrderAck,
     OrderModification,
     OrderRequest,
-    OrderStateUnknown,
     OrderType,
     Position,
     Profile,
     Quote,
     Side,
-    TokenExpired,
+    TagRule,
     Tokens,
     Trade,
     Window,
 )
-from brokers.http import CallKind
 
 QUOTE_BATCH = 50  # §5: ≤50 symbols per quotes call
-TAG_MAX = 30  # UNCONFIRMED: orderTag is alphanumeric; 30 characters is the assumed ceiling
 # Cash-market masters: what ISIN joins need (F&O rows have no ISIN, and those files are big).
 SYMBOL_MASTERS = ("NSE_CM", "BSE_CM")
+
+
+# §5 error codes.
+TOKEN_CODES = {-8, -15, -16, -17, -501}  # -501: the refresh token no longer works either
+AUTH_CODES = {-371, -374, -437, -441}
+RATE_CODES = {-353, -429}
+RETRY_CODES = {-96, -201, -202, -203, -204, -205}
+REJECT_CODES = {-99}
 
 
 class FyersAdapter(BrokerAdapter):
@@ -62,10 +80,12 @@ class FyersAdapter(BrokerAdapter):
         # §5: 10/s and 200/min per user across every endpoint, orders included. The minute cap
         # binds for sustained traffic, and breaching it 3 times blocks the user for the day.
         rate_limits={"default": (Window(10), Window(200, 60))},  # orders count too
+        # UNCONFIRMED: orderTag is alphanumeric; 30 characters is the assumed ceiling.
+        tag_rule=TagRule(max_length=30, pattern="[A-Za-z0-9]+", says="must be letters and digits"),
     )
 
-    def __init__(self, *, http, app, tokens=None):
-        super().__init__(http=http, app=app, tokens=tokens)
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
         self.http.add_secrets(self._app_id_hash())
 
     # --- login (§1, §2) --------------------------------------------------------------------
@@ -203,7 +223,7 @@ class FyersAdapter(BrokerAdapter):
                 )
             return found
 
-        symbols, result = list(wanted), {}
+        symbols, result = list(wanted), dict[InstrumentRef, Quote]()
         for start in range(0, len(symbols), QUOTE_BATCH):
             batch = ",".join(symbols[start : start + QUOTE_BATCH])
             result |= self._call("GET", "/data/quotes", "quotes", read, params={"symbols": batch})
@@ -217,19 +237,14 @@ class FyersAdapter(BrokerAdapter):
                 "GET",
                 self.url("PUBLIC", f"/sym_details/{master}.csv"),
                 endpoint=endpoint,
-                parse=lambda r, m=master, e=endpoint: vendor.parse_master(r, m, e),
+                parse=functools.partial(vendor.parse_master, master=master, endpoint=endpoint),
                 bucket=None,  # public files, outside the API's caps
             )
         return found
 
     # --- writes (§4, §6) --------------------------------------------------------------------
     def place_order(self, order: OrderRequest) -> OrderAck:
-        if order.tag and (len(order.tag) > TAG_MAX or not order.tag.isalnum()):
-            raise InvalidRequest(
-                f"tag must be alphanumeric and at most {TAG_MAX} characters",
-                broker=BROKER,
-                endpoint="place_order",
-            )
+        self.check_tag(order.tag, "place_order")
         body = {
             "symbol": vendor.fyers_symbol(order.exchange, order.symbol, order.instrument_id),
             "qty": order.quantity,
@@ -246,11 +261,7 @@ class FyersAdapter(BrokerAdapter):
         }
         if order.tag:
             body["orderTag"] = order.tag
-        try:
-            return self._write("POST", "place_order", body)
-        except OrderStateUnknown as error:
-            error.tag = order.tag
-            raise
+        return self._write("POST", "place_order", body, tag=order.tag)
 
     def modify_order(self, change: OrderModification) -> OrderAck:
         body: dict = {"id": change.order_id}
@@ -272,7 +283,7 @@ class FyersAdapter(BrokerAdapter):
         # §1, gotcha 2: sha256("APPID-100:secret"), colon included, lowercase hex.
         return hashlib.sha256(f"{self.app.api_key}:{self.app.api_secret}".encode()).hexdigest()
 
-    def _write(self, method: str, endpoint: str, body: dict) -> OrderAck:
+    def _write(self, method: str, endpoint: str, body: dict, *, tag: str = "") -> OrderAck:
         return self._call(
             method,
             "/api/v3/orders/sync",
@@ -280,6 +291,7 @@ class FyersAdapter(BrokerAdapter):
             lambda b: OrderAck(order_id=str(b["id"])),
             kind=CallKind.ORDER,
             json=body,
+            tag=tag,
         )
 
     def _call(
@@ -296,30 +308,67 @@ class FyersAdapter(BrokerAdapter):
         """One call on the API host; ``read`` maps the payload inside the door's parser, so a
         missing field or an odd value becomes BadResponse (or OrderStateUnknown on a write)."""
         signed = kind is not CallKind.AUTH if signed is None else signed
-        headers = {}
-        if signed:
-            if not self.tokens or not self.tokens.access_token:
-                raise TokenExpired("not logged in", broker=BROKER, endpoint=endpoint)
-            # §3: "APPID-100:access_token", no scheme word; `version: 3` as the SDK sends it.
-            headers = {
-                "Authorization": f"{self.app.api_key}:{self.tokens.access_token}",
-                "version": "3",
-            }
 
         def parse(response):
-            body = vendor.envelope(response, endpoint, login=not signed)
+            body = vendor.envelope(response)
             try:
                 return read(body)
             except BadResponse as error:  # raised by a mapper that did not know the endpoint
                 raise BadResponse(error.message, broker=BROKER, endpoint=endpoint) from None
 
-        return self.http.call(
+        return self._request(
             method,
-            self.url("API", path),
+            path,
             endpoint=endpoint,
             parse=parse,
             kind=kind,
-            bucket="default",
-            headers=headers,
+            bucket="default",  # §5: orders count against the same caps
+            auth=signed,
             **kwargs,
         )
+
+    def map_error(self, response, *, endpoint: str, kind: CallKind, login: bool):
+        where: dict[str, Any] = {"broker": BROKER, "endpoint": endpoint}
+        status = response.status_code
+        if status == 429:
+            return RateLimited("HTTP 429", retry_after=_retry_after(response), code="429", **where)
+        body = json_body(response, parse_float=Decimal)
+        if not isinstance(body, dict) or body.get("s") not in ("ok", "error"):
+            if status >= 500:  # a gateway's HTML page during an outage
+                return BrokerUnavailable(f"HTTP {status}", code=str(status), **where)
+            return None  # the parser reports it (BadResponse)
+        if body["s"] == "ok":
+            return None
+        # Errors may come with HTTP 200 (§5): the code decides, the status only breaks ties.
+        code = int(body.get("code") or 0)
+        message = f"{body.get('message') or 'no message'} (code {code})"
+        where["code"] = str(code)
+        if code in RATE_CODES:
+            return RateLimited(message, retry_after=_retry_after(response), **where)
+        error: type[BrokerError] = InvalidRequest
+        if code in TOKEN_CODES or status == 401:
+            error = TokenExpired
+        elif code in AUTH_CODES or status == 403:
+            error = AuthError
+        elif "maintenance" in message.lower():
+            error = Maintenance
+        elif status >= 500 or code in RETRY_CODES:
+            error = BrokerUnavailable
+        elif login:  # a refused token exchange or refresh (wrong PIN...) means: log in again
+            error = AuthError
+        elif code in REJECT_CODES:
+            error = OrderRejected
+        return error(message, **where)
+
+    def auth_headers(self, endpoint: str) -> dict[str, str]:
+        # §3: "APPID-100:access_token", no scheme word; `version: 3` as the SDK sends it.
+        return {
+            "Authorization": f"{self.app.api_key}:{self.access_token(endpoint)}",
+            "version": "3",
+        }
+
+
+def _retry_after(response) -> float | None:
+    # §5: order routes reportedly add X-Retry-After-Ms beside Retry-After; the finer one wins.
+    millis = retry_after(response, header="X-Retry-After-Ms", default=None)
+    return millis / 1000 if millis is not None else retry_after(response)

@@ -10,47 +10,51 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import re
 import secrets
 from dataclasses import replace
 from datetime import time
 from functools import partial
+from typing import Any
 
 from django.utils import timezone
 
 from brokers.adapters import _groww_parse as vendor
 from brokers.adapters import wire
-from brokers.adapters.base import (
+from brokers.adapters.base import BrokerAdapter
+from brokers.clock import next_ist
+from brokers.errors import (
     AuthError,
     BadResponse,
-    BrokerAdapter,
+    BrokerError,
     BrokerUnavailable,
+    InvalidRequest,
+    Maintenance,
+    NotSupported,
+    OrderRejected,
+    OrderStateUnknown,
+    RateLimited,
+    TokenExpired,
+)
+from brokers.http import CallKind, concurrently
+from brokers.types import (
     Capabilities,
     Funds,
     Holding,
     Instrument,
     InstrumentRef,
-    InvalidRequest,
     LoginKind,
-    Maintenance,
-    NotSupported,
     Order,
     OrderAck,
     OrderModification,
-    OrderRejected,
     OrderRequest,
-    OrderStateUnknown,
     Position,
     Product,
     Profile,
     Quote,
-    RateLimited,
-    TokenExpired,
+    TagRule,
     Tokens,
     Trade,
 )
-from brokers.clock import next_ist
-from brokers.http import CallKind, concurrently
 
 BROKER = "groww"
 TOKEN_DIES = time(6, 0)  # Introduction: every token expires at 6:00 AM IST
@@ -58,7 +62,6 @@ PAGE_SIZE = 25  # the SDK's default page size for the order book
 TRADE_PAGE_SIZE = 50
 MAX_PAGES = 40
 BATCH = 50  # Live Data: LTP and OHLC take at most 50 exchange_symbols
-REFERENCE_ID = re.compile(r"[A-Za-z0-9-]{8,20}")  # Orders: 8-20 chars, at most two hyphens
 
 
 class GrowwAdapter(BrokerAdapter):
@@ -72,7 +75,15 @@ class GrowwAdapter(BrokerAdapter):
         exchanges=frozenset({"NSE", "BSE", "NFO", "BFO"}),
         # Introduction, rate limits per type (the per-minute caps are lower: 250/300/500).
         rate_limits={"default": 20, "order": 10, "quote": 10},
+        # Orders: order_reference_id is 8-20 characters, at most two of them hyphens.
+        tag_rule=TagRule(
+            max_length=20,
+            min_length=8,
+            pattern=r"(?=(?:[^-]*-){0,2}[^-]*$)[A-Za-z0-9-]+",
+            says="must be letters, digits and at most two hyphens (order_reference_id)",
+        ),
         has_logout=False,
+        throttle_refuses_orders=True,  # Introduction: over a type's limit → HTTP 429
     )
 
     # --- Login: Introduction, "API key + secret" and "TOTP" ----------------------------------
@@ -211,12 +222,7 @@ class GrowwAdapter(BrokerAdapter):
         exchange, segment = vendor.exchange_segment(order.exchange, "order/create")
         # Our tag travels as order_reference_id (required, unique: GA007 on reuse).
         tag = order.tag or secrets.token_hex(8)
-        if not REFERENCE_ID.fullmatch(tag) or tag.count("-") > 2:
-            raise InvalidRequest(
-                "tag must be 8-20 letters, digits or at most two hyphens (order_reference_id)",
-                broker=BROKER,
-                endpoint="order/create",
-            )
+        self.check_tag(tag, "order/create")
         body = {
             "trading_symbol": vendor.plain(order.symbol),
             "quantity": order.quantity,
@@ -232,11 +238,8 @@ class GrowwAdapter(BrokerAdapter):
             "transaction_type": order.side.value,
             "order_reference_id": tag,
         }
-        try:
-            return self._order_write("/v1/order/create", "order/create", body)
-        except OrderStateUnknown as error:
-            error.tag = tag  # reconcile by it, even when we made it up
-            raise
+        # An unknown outcome is reconciled by this tag, even when we made it up.
+        return self._order_write("/v1/order/create", "order/create", body, tag=tag)
 
     def modify_order(self, change: OrderModification) -> OrderAck:
         if change.validity is not None:
@@ -270,7 +273,7 @@ class GrowwAdapter(BrokerAdapter):
             )
         return found
 
-    def _order_write(self, path: str, endpoint: str, body: dict) -> OrderAck:
+    def _order_write(self, path: str, endpoint: str, body: dict, *, tag: str = "") -> OrderAck:
         return self._call(
             "POST",
             path,
@@ -278,83 +281,88 @@ class GrowwAdapter(BrokerAdapter):
             build=lambda payload: vendor.ack(payload, endpoint),
             kind=CallKind.ORDER,
             json=body,
+            tag=tag,
         )
 
     def _call(self, method, path, *, endpoint, build, kind=CallKind.READ, bearer="", **kwargs):
-        if not bearer:
-            if not self.tokens or not self.tokens.access_token:
-                raise TokenExpired("not logged in", broker=BROKER, endpoint=endpoint)
-            bearer = self.tokens.access_token
+        """``bearer``: the token exchange's own Bearer (the API key), instead of the session."""
         bucket = "order" if kind is CallKind.ORDER else "default"
         if path.startswith("/v1/live-data/"):
             bucket = "quote"
-        headers = {
-            "Authorization": f"Bearer {bearer}",
-            "Accept": "application/json",
-            "X-API-VERSION": "1.0",
-        }
-        return self.http.call(
+        headers = {"Accept": "application/json", "X-API-VERSION": "1.0"}
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
+        return self._request(
             method,
-            self.url("API", path),
+            path,
             endpoint=endpoint,
-            parse=lambda r: build(_payload(r, endpoint, kind)),
+            parse=lambda r: build(_payload(r, kind)),
             kind=kind,
             bucket=bucket,
+            auth=not bearer,
             headers=headers,
             **kwargs,
         )
 
-
-# --- The one place vendor answers become our errors --------------------------------------------
-def _payload(response, endpoint: str, kind: CallKind):
-    """The payload of a success; every failure (HTTP 4xx/5xx, or HTTP 200 with status FAILURE,
-    which the SDK checks before the HTTP status) raised as our error."""
-    try:
-        body = response.json()
-    except ValueError:
-        if response.status_code < 400:
-            raise  # garbage, HTML or truncated with HTTP 200: the door reports BadResponse
-        body = None
-    error = body.get("error") if isinstance(body, dict) else None
-    failed = isinstance(body, dict) and body.get("status") == "FAILURE"
-    if response.status_code < 400 and not failed:
-        if kind is CallKind.AUTH:
-            return body  # the token reply is not enveloped (gotcha 2)
-        if body.get("status") != "SUCCESS":
-            raise ValueError(f"unexpected status {body.get('status')!r}")
-        return body["payload"]
-    _raise_for_response(response, error if isinstance(error, dict) else {}, endpoint, kind)
+    def map_error(self, response, *, endpoint: str, kind: CallKind, login: bool):
+        """Every failure: HTTP 4xx/5xx, or HTTP 200 with status FAILURE, which the SDK checks
+        before the HTTP status."""
+        body = wire.json_body(response)
+        if not isinstance(body, dict):
+            body = {}
+            if response.status_code < 400:
+                return None  # garbage, HTML or truncated with HTTP 200: the parser reports it
+        error = body.get("error")
+        if response.status_code < 400 and body.get("status") != "FAILURE":
+            return None
+        return _error_for(response, error if isinstance(error, dict) else {}, endpoint, kind)
 
 
-def _raise_for_response(response, error: dict, endpoint: str, kind: CallKind):
+# --- Answers: errors are read first, by GrowwAdapter.map_error ----------------------------------
+def _payload(response, kind: CallKind):
+    """The payload of a success (HTTP 2xx and status SUCCESS)."""
+    body = wire.json_body(response)
+    if not isinstance(body, dict) or response.status_code >= 400:
+        raise ValueError("unreadable answer")  # the door: BadResponse / OrderStateUnknown
+    if kind is CallKind.AUTH:
+        return body  # the token reply is not enveloped (gotcha 2)
+    if body.get("status") != "SUCCESS":
+        raise ValueError(f"unexpected status {body.get('status')!r}")
+    return body["payload"]
+
+
+def _error_for(response, error: dict, endpoint: str, kind: CallKind) -> BrokerError | None:
     status = response.status_code
     code = str(error.get("code") or "")
     # The SDK reads displayMessage on token errors, message everywhere else.
     message = str(error.get("message") or error.get("displayMessage") or f"HTTP {status}")[:200]
-    where = {"broker": BROKER, "endpoint": endpoint, "code": code or str(status)}
+    where: dict[str, Any] = {"broker": BROKER, "endpoint": endpoint, "code": code or str(status)}
     if status == 429:
-        raise RateLimited(message, retry_after=wire.retry_after(response), **where)
+        return RateLimited(message, retry_after=wire.retry_after(response), **where)
     if status >= 500 or code in ("GA000", "GA003"):
         if "maintenance" in message.lower():
-            raise Maintenance(message, **where)
-        raise BrokerUnavailable(message, **where)
+            return Maintenance(message, **where)
+        return BrokerUnavailable(message, **where)
     if not error and status not in (401, 403):
-        raise ValueError("unreadable error answer")  # the door: BadResponse / OrderStateUnknown
+        return None  # unreadable: the parser reports BadResponse (OrderStateUnknown on a write)
     if kind is CallKind.AUTH:
-        raise AuthError(message, **where)  # wrong checksum, stale timestamp, unapproved key
+        return AuthError(message, **where)  # wrong checksum, stale timestamp, unapproved key
     if status == 401:
-        raise TokenExpired(message, **where)
+        return TokenExpired(message, **where)
+    if kind is CallKind.ORDER and code == "GA007":
+        # "Duplicate order reference id": an order with our tag is already at Groww — an
+        # earlier send of this very attempt was taken. Not a refusal: settle it by the tag.
+        return OrderStateUnknown(f"{message}: Groww already holds this order", **where)
     if kind is CallKind.ORDER:
-        raise OrderRejected(message, **where)  # GA001, GA004, GA005, GA006, GA007
+        return OrderRejected(message, **where)  # GA001, GA004, GA005, GA006
     if status == 403 or code == "GA005":
-        raise AuthError(message, **where)
-    raise InvalidRequest(message, **where)
+        return AuthError(message, **where)
+    return InvalidRequest(message, **where)
 
 
 def _master(response) -> list[Instrument]:
     """Instruments: CSV with a header row; cash rows carry the ISIN."""
-    if response.status_code >= 400:
-        _payload(response, "instruments", CallKind.READ)
+    wire.raise_for_download(response, broker=BROKER, endpoint="instruments")
     text = response.content.decode("utf-8-sig")
     reader = csv.DictReader(io.StringIO(text), skipinitialspace=True)
     missing = vendor.MASTER_COLUMNS - {c.strip() for c in reader.fieldnames or ()}

@@ -1,4 +1,4 @@
-"""IIFL Securities on Symphony XTS (https://ttblaze.iifl.com), per shared/brokers/iifl.md.
+"""IIFL Securities on Symphony XTS (https://ttblaze.iifl.com), per docs/brokers/iifl.md.
 
 Two sessions from two app-key pairs: the interactive API (/interactive/...) trades, the
 market-data API (/apimarketdata/...) quotes; each token goes bare in the ``authorization``
@@ -12,46 +12,54 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 from datetime import time
+from typing import Any
 
 from django.core.cache import cache
 from django.utils import timezone
 
 from brokers.adapters import _iifl_master as master
 from brokers.adapters import _iifl_parse as vendor
-from brokers.adapters.base import (
+from brokers.adapters import wire
+from brokers.adapters.base import BrokerAdapter
+from brokers.clock import next_ist
+from brokers.errors import (
     AuthError,
-    BrokerAdapter,
+    BrokerError,
+    BrokerUnavailable,
+    InvalidRequest,
+    Maintenance,
+    NotSupported,
+    OrderRejected,
+    RateLimited,
+    TokenExpired,
+)
+from brokers.http import CallKind
+from brokers.types import (
     Capabilities,
     Funds,
     Holding,
     Instrument,
     InstrumentRef,
-    InvalidRequest,
     LoginKind,
-    NotSupported,
     Order,
     OrderAck,
     OrderModification,
     OrderRequest,
-    OrderStateUnknown,
     OrderType,
     Position,
     Product,
     Profile,
     Quote,
-    TokenExpired,
+    TagRule,
     Tokens,
     Trade,
 )
-from brokers.clock import next_ist
-from brokers.http import CallKind
 
 # §2: lifetime UNCONFIRMED ("one trading day"); we call both sessions dead at the next IST
 # midnight, which is never later than XTS's beginning-of-day reset.
 TOKEN_DIES = time(0, 0)
 MASTER_REFRESH = time(8, 0)  # the master changes once a day, before the pre-open
 SOURCE = "WEBAPI"  # §1: S1 config.ini; openalgo's "WebAPI" works too
-TAG_MAX = 20  # orderUniqueIdentifier length limit UNCONFIRMED; refuse rather than truncate
 QUOTE_BATCH = 50  # §4 Quotes: at most 50 instruments per call (S3)
 MASTER = "/apimarketdata/instruments/master"
 ORDERS = "/interactive/orders"
@@ -68,6 +76,8 @@ class IiflAdapter(BrokerAdapter):
         exchanges=frozenset(vendor.SEGMENTS),
         # §5: IIFL publishes no limits (UNCONFIRMED); modest caps per API.
         rate_limits={"default": 5.0, "order": 10.0, "marketdata": 2.0},
+        # orderUniqueIdentifier's length limit is UNCONFIRMED: refuse rather than truncate.
+        tag_rule=TagRule(max_length=20),
         has_logout=True,
     )
 
@@ -112,7 +122,7 @@ class IiflAdapter(BrokerAdapter):
 
     def logout(self) -> None:
         """§2: DELETE both sessions; one that is already gone is as good as logged out."""
-        sessions = (
+        sessions: tuple[tuple[str, str, str, dict[str, str]], ...] = (
             ("/interactive/user/session", "user/session", "interactive", self._client()),
             ("/apimarketdata/auth/logout", "auth/logout", "marketdata", {}),
         )
@@ -221,8 +231,7 @@ class IiflAdapter(BrokerAdapter):
         """POST /interactive/orders. "Request sent" only means queued (gotcha 11): a rejection
         shows up later in the order book."""
         where = {"broker": self.key, "endpoint": "place order"}
-        if len(order.tag) > TAG_MAX:
-            raise InvalidRequest(f"tag longer than {TAG_MAX} characters", **where)
+        self.check_tag(order.tag, "place order")
         if order.product not in self.capabilities.products:
             raise NotSupported(f"no {order.product} product", **where)
         segment = self._segment(order.exchange, "place order")
@@ -244,11 +253,7 @@ class IiflAdapter(BrokerAdapter):
             "apiOrderSource": "",
             **self._client(),
         }
-        try:
-            return self._write("POST", "place order", vendor.ack, json=body)
-        except OrderStateUnknown as error:
-            error.tag = order.tag
-            raise
+        return self._write("POST", "place order", vendor.ack, json=body, tag=order.tag)
 
     def modify_order(self, change: OrderModification) -> OrderAck:
         """PUT /interactive/orders with every modified* field (gotcha 12): unchanged ones are
@@ -298,18 +303,56 @@ class IiflAdapter(BrokerAdapter):
         **kwargs,
     ):
         def parse_response(response):
-            return parse(vendor.result(response, endpoint=endpoint, kind=kind, empty=empty))
+            return parse(vendor.result(response, empty=empty))
 
-        return self.http.call(
+        # Two sessions (trading and market data), so the token is chosen per call (_token)
+        # rather than by auth_headers; §3: a bare token, no Bearer.
+        return self._request(
             method,
-            self.url("API", path),
+            path,
             endpoint=endpoint,
             parse=parse_response,
             kind=kind,
             bucket=bucket,
-            headers={"authorization": token} if token else {},  # §3: bare token, no Bearer
+            auth=False,
+            headers={"authorization": token} if token else {},
             **kwargs,
         )
+
+    def map_error(self, response, *, endpoint: str, kind: CallKind, login: bool):
+        where: dict[str, Any] = {"broker": self.key, "endpoint": endpoint}
+        status = response.status_code
+        if status == 429:  # §5: over-limit shape UNCONFIRMED, so the status alone decides
+            retry = wire.retry_after(response)
+            return RateLimited(
+                "too many requests (HTTP 429)", retry_after=retry, code="429", **where
+            )
+        if status >= 500:
+            if status == 503 and "maintenance" in response.text.lower():
+                return Maintenance("down for maintenance (HTTP 503)", code="503", **where)
+            return BrokerUnavailable(f"server error (HTTP {status})", code=str(status), **where)
+        body = wire.json_body(response)
+        if not isinstance(body, dict) or body.get("type") not in ("success", "error"):
+            return None  # no XTS envelope: the parser reports it
+        if body["type"] == "success" and status < 400:
+            return None
+        code = str(body.get("code") or "")
+        description = str(body.get("description") or "error without description")
+        folded = description.strip().lower()
+        message = f"{description} [{code}]" if code else description
+        where["code"] = code
+        # §5: "Invalid Token" comes with HTTP 400 (interactive) or HTTP 200 (market data).
+        if folded == "invalid token":
+            return TokenExpired("session invalid or expired; log in again", **where)
+        if vendor.is_empty(body) and response.request.method == "GET":
+            return None  # an empty book (gotcha 7): the read says what empty is
+        if kind is CallKind.AUTH or status in (401, 403):
+            return AuthError(message, **where)
+        if folded == "bad request":  # §5: field messages in result.errors
+            details = vendor.field_errors(body.get("result"))
+            return InvalidRequest(f"{message}: {details}", **where)
+        error: type[BrokerError] = OrderRejected if kind is CallKind.ORDER else InvalidRequest
+        return error(message, **where)
 
     def _read(self, path, endpoint, parse, *, empty=None, params=None):
         token = self._token("interactive", endpoint)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from functools import cache
 
+from django.conf import settings
 from django.utils.module_loading import import_string
 
-from brokers.adapters.base import AppCredentials, BrokerAdapter, Capabilities, Tokens
+from brokers.adapters.base import BrokerAdapter
 from brokers.http import BrokerHttp
+from brokers.types import AppCredentials, Capabilities, TagRule, Tokens
 
 ADAPTERS = {
     "zerodha": "brokers.adapters.zerodha.ZerodhaAdapter",
@@ -33,6 +35,23 @@ def capabilities(broker: str) -> Capabilities:
     return adapter_class(broker).capabilities
 
 
+COMMON_TAG_ALPHABET = r"[A-Za-z0-9]"
+
+
+def common_tag_rule() -> TagRule:
+    """A tag every broker accepts: letters and digits only (Fyers takes nothing else), as long
+    as the most demanding minimum (Groww's 8) and as short as the strictest maximum (Angel
+    One's 19). One tag can then follow an order to whichever broker routing picks."""
+    rules = [adapter_class(broker).capabilities.tag_rule for broker in ADAPTERS]
+    low, high = max(r.min_length for r in rules), min(r.max_length for r in rules)
+    return TagRule(
+        max_length=high,
+        min_length=low,
+        pattern=f"{COMMON_TAG_ALPHABET}{{{low},{high}}}",
+        says=f"must be {low}-{high} letters or digits",
+    )
+
+
 def build(
     broker: str,
     *,
@@ -40,8 +59,12 @@ def build(
     tokens: Tokens | None = None,
     account: str = "",
     connection_id: str = "",
+    config: dict | None = None,
 ) -> BrokerAdapter:
+    """``config``: the connection's own settings (connection_config: requestTimeoutSeconds,
+    retryCount, rateCeilings), written there by the trader's policy."""
     cls = adapter_class(broker)
+    config = config if isinstance(config, dict) else {}
     secrets = [app.api_secret, app.pin, *app.extra.values()]
     if tokens:
         secrets += [tokens.access_token, tokens.refresh_token, *tokens.extra.values()]
@@ -51,8 +74,18 @@ def build(
         connection_id=connection_id,
         rate_limits=cls.capabilities.rate_limits,
         secrets=tuple(s for s in secrets if s),
+        read_timeout=_number(config.get("requestTimeoutSeconds")),
+        retries=int(_number(config.get("retryCount")) or 0),
+        ceilings={
+            str(k): n
+            for k, v in (config.get("rateCeilings") or {}).items()
+            if (n := _number(v)) is not None
+        }
+        if isinstance(config.get("rateCeilings"), dict)
+        else {},
     )
-    return cls(http=http, app=app, tokens=tokens)
+    hosts = {name: str(url) for name, url in settings.BROKER_HOSTS[broker].items()}
+    return cls(http=http, app=app, tokens=tokens, hosts=hosts)
 
 
 def adapter_for(connection) -> BrokerAdapter:
@@ -81,4 +114,11 @@ def adapter_for(connection) -> BrokerAdapter:
         tokens=tokens,
         account=connection.account_id,
         connection_id=str(connection.pk),
+        config=connection.connection_config,
     )
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    return float(value)

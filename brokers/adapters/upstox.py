@@ -2,7 +2,7 @@
 
 OAuth2 authorization code → one access token that dies at 03:30 IST, no refresh. Every call
 but the token exchange answers ``{"status", "data"}``; errors come as ``errors[]`` with an
-``errorCode``. Orders go to the HFT host. Reference: shared/brokers/upstox.md, which cites
+``errorCode``. Orders go to the HFT host. Reference: docs/brokers/upstox.md, which cites
 https://upstox.com/developer/api-documentation/ (page names quoted below).
 """
 
@@ -18,42 +18,43 @@ from oauthlib.oauth2 import WebApplicationClient
 
 from brokers.adapters import _upstox_parse as vendor
 from brokers.adapters import wire
-from brokers.adapters.base import (
+from brokers.adapters.base import BrokerAdapter
+from brokers.clock import next_ist
+from brokers.errors import (
     AuthError,
     BadResponse,
-    BrokerAdapter,
     BrokerError,
     BrokerUnavailable,
+    InvalidRequest,
+    Maintenance,
+    OrderRejected,
+    RateLimited,
+    TokenExpired,
+)
+from brokers.http import CallKind
+from brokers.types import (
     Capabilities,
     Funds,
     Holding,
     Instrument,
     InstrumentRef,
-    InvalidRequest,
     LoginKind,
-    Maintenance,
     Order,
     OrderAck,
     OrderModification,
-    OrderRejected,
     OrderRequest,
-    OrderStateUnknown,
     OrderType,
     Position,
     Profile,
     Quote,
-    RateLimited,
-    TokenExpired,
+    TagRule,
     Tokens,
     Trade,
     Validity,
 )
-from brokers.clock import next_ist
-from brokers.http import CallKind
 
 TOKEN_DIES_AT = time(3, 30)  # Get Token: valid until 03:30 IST, whenever it was issued
 SERVICE_OPENS_AT = time(5, 30)  # UDAPI100074: the APIs answer from 05:30 to midnight IST
-TAG_MAX = 40  # order tag limit (upstox-skills orders.md); a longer tag is refused
 LTP_BATCH = 500  # LTP Quotes V3: at most 500 instrument keys per call
 DIALOG = "/v2/login/authorization/dialog"
 
@@ -82,6 +83,8 @@ class UpstoxAdapter(BrokerAdapter):
         exchanges=frozenset(vendor.SEGMENTS),
         # Rate-limiting page, per user and API: order APIs 10/s, other standard APIs 50/s.
         rate_limits={"default": 50.0, "order": 10.0},
+        tag_rule=TagRule(max_length=40),  # the order tag's limit; a longer tag is refused
+        throttle_refuses_orders=True,  # §5: exceeding a limit → 429 UDAPI10005
     )
 
     # --- Login ------------------------------------------------------------------------------
@@ -193,8 +196,7 @@ class UpstoxAdapter(BrokerAdapter):
         """Place Order V3, on the HFT host. The tag is our client order id; the order book
         carries it back."""
         path = "/v3/order/place"
-        if len(order.tag) > TAG_MAX:
-            raise InvalidRequest(f"tag longer than {TAG_MAX}", broker=self.key, endpoint=path)
+        self.check_tag(order.tag, path)
         priced = order.order_type in (OrderType.LIMIT, OrderType.SL)
         body = {
             "quantity": order.quantity,
@@ -213,11 +215,7 @@ class UpstoxAdapter(BrokerAdapter):
             body["tag"] = order.tag
         if order.market_protection > 0 and order.order_type in (OrderType.MARKET, OrderType.SL_M):
             body["market_protection"] = order.market_protection
-        try:
-            return self._write("POST", path, vendor.placed, json=body)
-        except OrderStateUnknown as error:
-            error.tag = order.tag
-            raise
+        return self._write("POST", path, vendor.placed, json=body, tag=order.tag)
 
     def modify_order(self, change: OrderModification) -> OrderAck:
         """Modify Order V3 requires validity, price, order_type and trigger_price: what the
@@ -279,13 +277,9 @@ class UpstoxAdapter(BrokerAdapter):
         headers = {"Accept": "application/json", **(headers or {})}
         if path.startswith("/v2/"):
             headers["Api-Version"] = "2.0"  # the SDK sends it (UDAPI100015 when required)
-        if signed:
-            if not self.tokens or not self.tokens.access_token:
-                raise TokenExpired("not logged in", broker=self.key, endpoint=path)
-            headers["Authorization"] = f"Bearer {self.tokens.access_token}"
 
         def handle(response):
-            payload = _unwrap(response, endpoint=path, kind=kind, envelope=envelope)
+            payload = _unwrap(response, envelope=envelope)
             try:
                 return parse(payload)
             except vendor.Unexpected as error:
@@ -293,16 +287,27 @@ class UpstoxAdapter(BrokerAdapter):
                     raise  # the door makes it OrderStateUnknown: the order may exist
                 raise BadResponse(str(error), broker=self.key, endpoint=path) from None
 
-        return self.http.call(
+        return self._request(
             method,
-            self.url(host, path),
+            path,
             endpoint=path,
             parse=handle,
+            host=host,
             kind=kind,
             bucket=bucket,
+            auth=signed,
             headers=headers,
             **request_kwargs,
         )
+
+    def map_error(self, response, *, endpoint: str, kind: CallKind, login: bool):
+        status, body = response.status_code, _body(response)
+        if body is None and (status < 400 or (status not in (401, 429) and status < 500)):
+            return None  # a page we cannot read: the parser reports BadResponse
+        failed = isinstance(body, dict) and body.get("status") == "error"
+        if status >= 400 or failed:  # an error envelope may also come with HTTP 200
+            return _error_for(response, body, endpoint=endpoint, kind=kind)
+        return None
 
     def _instrument_key(self, ref: InstrumentRef | OrderRequest, endpoint: str) -> str:
         """Upstox names instruments by key: SEGMENT|ISIN for equities, SEGMENT|token for F&O."""
@@ -319,26 +324,23 @@ class UpstoxAdapter(BrokerAdapter):
         )
 
 
-# --- The envelope and every documented error → our taxonomy ----------------------------------
-def _unwrap(response, *, endpoint: str, kind: CallKind, envelope: bool = True) -> Any:
-    status = response.status_code
-    try:
-        body = response.json(parse_float=Decimal, parse_constant=vendor.no_constants)
-    except ValueError:
-        if status < 400 or (status not in (401, 429) and status < 500):
-            raise  # a page we cannot read: the door reports BadResponse with a snippet
-        body = None  # a gateway's HTML 401/429/5xx still says enough
-    failed = isinstance(body, dict) and body.get("status") == "error"
-    if status >= 400 or failed:  # an error envelope may also come with HTTP 200
-        raise _raise_for_response(response, body, endpoint=endpoint, kind=kind)
+# --- The envelope: errors are read first, by UpstoxAdapter.map_error ---------------------------
+def _body(response) -> Any:
+    return wire.json_body(response, parse_float=Decimal, parse_constant=vendor.no_constants)
+
+
+def _unwrap(response, *, envelope: bool = True) -> Any:
+    body = _body(response)
+    if body is None:
+        raise ValueError("not JSON")  # the door reports BadResponse with a snippet
     if not envelope:
         return body
-    if body.get("status") != "success":
+    if not isinstance(body, dict) or body.get("status") != "success":
         raise ValueError("no success status in the envelope")
     return body["data"]
 
 
-def _raise_for_response(response, body, *, endpoint: str, kind: CallKind) -> BrokerError:
+def _error_for(response, body, *, endpoint: str, kind: CallKind) -> BrokerError:
     status = response.status_code
     errors = body.get("errors") if isinstance(body, dict) else None
     errors = [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
@@ -346,7 +348,7 @@ def _raise_for_response(response, body, *, endpoint: str, kind: CallKind) -> Bro
     code = str(errors[0].get("errorCode") or errors[0].get("error_code") or "") if errors else ""
     text = "; ".join(str(e.get("message") or "") for e in errors).strip("; ")
     message = f"{text or 'error'} (HTTP {status})"
-    where = {"broker": UpstoxAdapter.key, "endpoint": endpoint, "code": code}
+    where: dict[str, Any] = {"broker": UpstoxAdapter.key, "endpoint": endpoint, "code": code}
     if code in TOKEN_CODES:
         return TokenExpired(message, **where)
     if code in AUTH_CODES or (kind is CallKind.AUTH and status in (401, 403)):
@@ -358,7 +360,9 @@ def _raise_for_response(response, body, *, endpoint: str, kind: CallKind) -> Bro
         return RateLimited(message, retry_after=wire.retry_after(response), **where)
     if code in CLOSED_CODES:
         return Maintenance(message, until=next_ist(SERVICE_OPENS_AT), **where)
-    if status == 503:  # Error Codes: "temporarily offline for maintenance"
+    if status == 503 and (errors or "maintenance" in (response.text or "").lower()):
+        # Error Codes: "temporarily offline for maintenance", said in Upstox's envelope or
+        # page; a bare 503 page from the gateway in front is an outage, not maintenance.
         return Maintenance(message, **where)
     if status >= 500 or code in SERVER_CODES:
         return BrokerUnavailable(message, **where)

@@ -10,13 +10,14 @@ BadResponse, or OrderStateUnknown on an order write.
 from __future__ import annotations
 
 import gzip
+import json
 import zlib
 from collections.abc import Container
 from datetime import datetime
 from decimal import Decimal
 
-from brokers.adapters.base import BadResponse, BrokerUnavailable
 from brokers.clock import IST
+from brokers.errors import BadResponse, BrokerUnavailable
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -97,6 +98,25 @@ def strip_series(symbol: str, series: Container[str]) -> str:
     (BAJAJ-AUTO, MCDOWELL-N), so "anything after the last dash" would cut them."""
     base, dash, suffix = symbol.rpartition("-")
     return base if dash and suffix in series else symbol
+
+
+# --- Reading an answer -----------------------------------------------------------------------
+def json_body(response, **options) -> object:
+    """The answer's JSON, or None when the body is not JSON (empty, HTML, truncated).
+
+    Decoded once per answer: the broker's ``map_error()`` reads it, then the call's parser.
+    ``options`` go to json.loads (parse_float=Decimal...); a broker passes the same ones each
+    time, since the first reading is the one kept."""
+    try:
+        return response.__dict__["_json_body"]
+    except KeyError:
+        pass
+    try:
+        body = json.loads(response.content, **options)
+    except (ValueError, RecursionError):
+        body = None
+    response.__dict__["_json_body"] = body
+    return body
 
 
 # --- Transport details ------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Zerodha Kite Connect v3 (shared/brokers/zerodha.md; https://kite.trade/docs/connect/v3/).
+"""Zerodha Kite Connect v3 (docs/brokers/zerodha.md; https://kite.trade/docs/connect/v3/).
 
 Login is a browser redirect that returns a one-shot ``request_token``, exchanged for an access
 token with a SHA-256 checksum. Ordinary apps get no refresh token: the session dies at 06:00
@@ -13,37 +13,55 @@ from datetime import time
 from urllib.parse import urlencode
 
 from brokers.adapters import _zerodha_parse as vendor
-from brokers.adapters.base import (
+from brokers.adapters.base import BrokerAdapter
+from brokers.adapters.wire import json_body, retry_after
+from brokers.clock import next_ist
+from brokers.errors import (
     AuthError,
-    BrokerAdapter,
+    BrokerError,
+    BrokerUnavailable,
+    InvalidRequest,
+    OrderRejected,
+    RateLimited,
+    TokenExpired,
+)
+from brokers.http import CallKind
+from brokers.types import (
     Capabilities,
     Funds,
     Holding,
     Instrument,
     InstrumentRef,
-    InvalidRequest,
     LoginKind,
     Order,
     OrderAck,
     OrderModification,
     OrderRequest,
-    OrderStateUnknown,
     OrderType,
     Position,
     Product,
     Profile,
     Quote,
-    TokenExpired,
+    TagRule,
     Tokens,
     Trade,
 )
-from brokers.clock import next_ist
-from brokers.http import CallKind
 
 SESSION_RESET = time(6, 0)  # §2: the access token lives until 06:00 IST
-TAG_MAX = 20  # §6: tag ≤ 20 chars
 QUOTE_BATCH = 1000  # §4: /quote/ohlc takes at most 1000 instruments
 VARIETY = "regular"  # the only variety we place, so modify/cancel address it too
+# §5 error_type → our error (TokenException: see map_error; 429 and 5xx: the status decides).
+ERRORS: dict[str, type[BrokerError]] = {
+    "PermissionException": AuthError,
+    "OrderException": OrderRejected,
+    "MarginException": OrderRejected,
+    "HoldingException": OrderRejected,
+    "InputException": InvalidRequest,
+    "UserException": InvalidRequest,
+    "NetworkException": BrokerUnavailable,
+    "DataException": BrokerUnavailable,
+    "GeneralException": BrokerUnavailable,
+}
 
 
 class ZerodhaAdapter(BrokerAdapter):
@@ -57,6 +75,8 @@ class ZerodhaAdapter(BrokerAdapter):
         exchanges=frozenset({"NSE", "BSE", "NFO", "BFO", "CDS", "BCD", "MCX"}),
         # §5 rate limits: quotes 1/s; orders and everything else 10/s.
         rate_limits={"default": 10.0, "quote": 1.0, "order": 10.0},
+        tag_rule=TagRule(max_length=20),  # §6: tag ≤ 20 chars
+        throttle_refuses_orders=True,  # §5: over the limit → 429 "Too many requests"
     )
 
     # --- Login (§1, §2) -----------------------------------------------------------------
@@ -103,7 +123,7 @@ class ZerodhaAdapter(BrokerAdapter):
 
     def logout(self) -> None:
         # §2: DELETE /session/token with api_key and access_token in the query string.
-        params = {"api_key": self.app.api_key, "access_token": self._access_token()}
+        params = {"api_key": self.app.api_key, "access_token": self.access_token("session/token")}
         self._call(
             "DELETE", "/session/token", endpoint="session/token", kind=CallKind.AUTH, params=params
         )
@@ -141,7 +161,7 @@ class ZerodhaAdapter(BrokerAdapter):
         # /quote/ohlc carries last_price and ohlc.close, the previous session's close (§4);
         # `i=EXCHANGE:TRADINGSYMBOL` repeated.
         refs = {f"{ref.exchange}:{ref.symbol}": ref for ref in instruments}
-        keys, quotes = list(refs), {}
+        keys, quotes = list(refs), dict[InstrumentRef, Quote]()
         for start in range(0, len(keys), QUOTE_BATCH):
             batch = keys[start : start + QUOTE_BATCH]
             quotes |= self._call(
@@ -160,10 +180,7 @@ class ZerodhaAdapter(BrokerAdapter):
 
     # --- Writes (§4, §6) ----------------------------------------------------------------
     def place_order(self, order: OrderRequest) -> OrderAck:
-        if len(order.tag) > TAG_MAX:
-            raise InvalidRequest(
-                f"Kite tags are at most {TAG_MAX} characters", broker=self.key, endpoint="orders"
-            )
+        self.check_tag(order.tag, "orders")
         form = {
             "exchange": order.exchange,
             "tradingsymbol": order.symbol,
@@ -182,13 +199,14 @@ class ZerodhaAdapter(BrokerAdapter):
             form["market_protection"] = str(order.market_protection)
         if order.tag:
             form["tag"] = order.tag
-        try:
-            return self._call(
-                "POST", f"/orders/{VARIETY}", endpoint="orders", kind=CallKind.ORDER, data=form
-            )
-        except OrderStateUnknown as error:
-            error.tag = order.tag  # reconciled later with find_order(tag)
-            raise
+        return self._call(
+            "POST",
+            f"/orders/{VARIETY}",
+            endpoint="orders",
+            kind=CallKind.ORDER,
+            tag=order.tag,  # an unknown outcome is reconciled with find_order(tag)
+            data=form,
+        )
 
     def modify_order(self, change: OrderModification) -> OrderAck:
         fields = {
@@ -211,11 +229,35 @@ class ZerodhaAdapter(BrokerAdapter):
             "DELETE", f"/orders/{VARIETY}/{order_id}", endpoint="orders", kind=CallKind.ORDER
         )
 
+    # --- Errors (§5) --------------------------------------------------------------------
+    def map_error(self, response, *, endpoint: str, kind: CallKind, login: bool):
+        body = json_body(response)
+        status = response.status_code
+        if not isinstance(body, dict):
+            # Gateways answer 429 and 5xx with HTML or plain text; any other page is garbage
+            # for the parser to report.
+            if status == 429 or status >= 500:
+                return super().map_error(response, endpoint=endpoint, kind=kind, login=login)
+            return None
+        # §5: the SDK treats `status: error` or any `error_type` as an error, whatever the code.
+        error_type = str(body.get("error_type") or "")
+        if body.get("status") != "error" and not error_type and status < 400:
+            return None
+        where = {"broker": self.key, "endpoint": endpoint, "code": error_type or str(status)}
+        message = f"{error_type or f'HTTP {status}'}: {body.get('message') or 'no message'}"
+        # §8.11: 429 comes as NetworkException, like an OMS outage, so the status decides first.
+        if status == 429:
+            return RateLimited(message, retry_after=retry_after(response), **where)
+        if error_type == "TokenException":
+            # At the token exchange it means a bad checksum or a used request_token, not expiry.
+            return (AuthError if login else TokenExpired)(message, **where)
+        fallback = BrokerUnavailable if status >= 500 else InvalidRequest
+        return ERRORS.get(error_type, fallback)(message, **where)
+
     # --- Plumbing -----------------------------------------------------------------------
-    def _access_token(self) -> str:
-        if not self.tokens or not self.tokens.access_token:
-            raise TokenExpired("not logged in to Kite", broker=self.key)
-        return self.tokens.access_token
+    def auth_headers(self, endpoint: str) -> dict[str, str]:
+        # §8.4: `token api_key:access_token`, not Bearer.
+        return {"Authorization": f"token {self.app.api_key}:{self.access_token(endpoint)}"}
 
     def _call(
         self,
@@ -230,22 +272,20 @@ class ZerodhaAdapter(BrokerAdapter):
         shape=None,
         **kwargs,
     ):
-        # §3: every request names the API version; authenticated ones add `token key:token`
-        # (§8.4: not Bearer). The token exchange itself carries no Authorization. Mapping runs
-        # inside the door, so a missing field or unknown enum becomes BadResponse there; order
-        # writes answer only {order_id} (§8.7), hence the default shape.
-        headers = {"X-Kite-Version": "3"}
+        # §3: every request names the API version; the token exchange itself carries no
+        # Authorization. Mapping runs inside the door, so a missing field or unknown enum
+        # becomes BadResponse there; order writes answer only {order_id} (§8.7), hence the
+        # default shape.
         shape = shape or (vendor.ack if kind is CallKind.ORDER else (lambda data: data))
-        if not login:
-            headers["Authorization"] = f"token {self.app.api_key}:{self._access_token()}"
-        return self.http.call(
+        return self._request(
             method,
-            self.url("API", path),
+            path,
             endpoint=endpoint,
-            parse=lambda response: shape(parse(response, endpoint=endpoint, login=login)),
+            parse=lambda response: shape(parse(response, endpoint=endpoint)),
             kind=kind,
-            bucket=bucket or ("order" if kind is CallKind.ORDER else "default"),
-            headers=headers,
+            bucket=bucket,
+            auth=not login,
+            headers={"X-Kite-Version": "3"},
             **kwargs,
         )
 

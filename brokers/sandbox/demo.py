@@ -13,12 +13,12 @@ DEMO_APPS = {
         "api_secret": "angel-demo-secret",
         "client_id": "AO7788",
         "pin": "4321",
-        "totp_secret": "JBSWY3DPEHPK3PXP",
+        "totp_secret": "4YXHAHFZ2GVBAUXK4EG7XGTTIHERL3VR",
     },
     "groww": {
         "api_key": "groww-demo-key",
         "api_secret": "groww-demo-secret",
-        "totp_secret": "GROWWDEMOTOTP234",
+        "totp_secret": "ZDWNIWMNYOV37LR7NRQS3LAK5TS6D647",
     },
     "dhan": {
         "api_key": "dhan-demo-app-id",

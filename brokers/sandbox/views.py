@@ -1,16 +1,19 @@
 """The sandbox's own pages: demo apps, and fault injection from a page or a JSON API."""
 
-import json
 from dataclasses import asdict
 
 from django.contrib import messages
-from django.http import JsonResponse
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.http import HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from brokers.sandbox import demo, kit, universe
 from brokers.sandbox.forms import FaultForm
+from config import jsonbody
 
 
 def _state():
@@ -37,6 +40,7 @@ def index(request):
     return render(request, "sandbox/index.html", {"brokers": _state(), "form": FaultForm()})
 
 
+@login_required
 @require_POST
 def set_faults_page(request):
     form = FaultForm(request.POST)
@@ -55,19 +59,56 @@ def set_faults_page(request):
     return redirect("sandbox:index")
 
 
-@csrf_exempt
+# The sandbox_faults command reaches a running server (the embedded default keeps faults in
+# its memory) with this header: the broker's name signed with SECRET_KEY, good for a minute.
+OPERATOR_HEADER = "X-Sandbox-Operator"
+_OPERATOR_SALT = "sandbox.faults.operator"
+
+
+def operator_signature(broker: str) -> str:
+    return signing.TimestampSigner(salt=_OPERATOR_SALT).sign(broker)
+
+
+def _write_refused(request, broker) -> JsonResponse | None:
+    """Writes come from a signed-in user with the CSRF token (a page elsewhere can make a
+    developer's browser send the cookie, never the token), or from the command."""
+    signed = request.headers.get(OPERATOR_HEADER)
+    if signed is not None:
+        try:
+            if signing.TimestampSigner(salt=_OPERATOR_SALT).unsign(signed, max_age=60) == broker:
+                return None
+        except signing.BadSignature:
+            pass
+        return JsonResponse({"error": f"the {OPERATOR_HEADER} header is not valid"}, status=403)
+    if not request.user.is_authenticated:
+        return JsonResponse(
+            {"error": "Sign in to this site first: fault changes need a signed-in user."},
+            status=403,
+        )
+    if CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {}) is not None:  # type: ignore[arg-type]
+        return JsonResponse(
+            {"error": "CSRF check failed: send the csrftoken cookie's value as X-CSRFToken."},
+            status=403,
+        )
+    return None
+
+
+@csrf_exempt  # checked in _write_refused, with the command's signature as the alternative
 @require_http_methods(["GET", "PUT", "POST", "DELETE"])
 def faults_api(request, broker):
     """GET the faults of a broker; PUT/POST a JSON object of faults; DELETE to clear.
 
-    ``?account=<id>`` narrows to one demo account (default: every account).
+    ``?account=<id>`` narrows to one demo account (default: every account). Writes need a
+    signed-in user and the CSRF token, or the sandbox_faults command's signature.
     """
     if broker not in universe.ACCOUNTS:
         return JsonResponse({"error": f"unknown broker {broker!r}"}, status=404)
+    if request.method != "GET" and (refused := _write_refused(request, broker)):
+        return refused
     account = request.GET.get("account", "")
     if request.method in ("PUT", "POST"):
         try:
-            body = json.loads(request.body or b"{}")
+            body = jsonbody.loads(request.body or b"{}")
         except ValueError:
             return JsonResponse({"error": "the body must be a JSON object"}, status=400)
         if not isinstance(body, dict):
@@ -89,7 +130,7 @@ def faults_api(request, broker):
         return JsonResponse({"broker": broker, "account": account or "*", "faults": asdict(faults)})
     if request.method == "DELETE":
         kit.clear_faults(broker, account or "*")
-        return JsonResponse({}, status=204)
+        return HttpResponse(status=204)  # No Content: no body, not even "{}"
     faults = kit.get_faults(broker, account or "*")
     return JsonResponse({"broker": broker, "account": account or "*", "faults": asdict(faults)})
 

@@ -16,9 +16,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.html import escape
+from django.views.decorators.csrf import csrf_exempt
+from jwt import InvalidTokenError, PyJWS
 
 from brokers.clock import IST
 from brokers.sandbox import universe
+from config import jsonbody
 
 
 # --- Login pages ------------------------------------------------------------------------------
@@ -47,6 +50,33 @@ def with_query(url: str, params) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
+# --- Routing ----------------------------------------------------------------------------------
+def by_method(errors, **handlers):
+    """One path, one handler per HTTP method (``get=``, ``post=``...); any other method gets
+    the broker's own 405 body."""
+    allowed = [method.upper() for method in handlers]
+
+    @csrf_exempt
+    def view(request, *args, **kwargs):
+        handler = handlers.get(request.method.lower())
+        if handler is None:
+            return errors.wrong_method(allowed)
+        return handler(request, *args, **kwargs)
+
+    return view
+
+
+def unknown_path(errors):
+    """The last route of a broker: a path it does not serve gets its own 404 body, not
+    Django's HTML page."""
+
+    @csrf_exempt
+    def view(request, rest: str = ""):
+        return errors.not_found()
+
+    return view
+
+
 # --- Requests ---------------------------------------------------------------------------------
 def json_object(request, *, empty=None, parse_float=float) -> dict | None:
     """The body as a JSON object, or None when it is anything else. ``empty`` is what an empty
@@ -54,7 +84,7 @@ def json_object(request, *, empty=None, parse_float=float) -> dict | None:
     if not request.body:
         return empty
     try:
-        body = json.loads(request.body, parse_float=parse_float)
+        body = jsonbody.loads(request.body, parse_float=parse_float)
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
@@ -85,12 +115,18 @@ def jwt(claims: dict, *, secret: str = "", alg: str = "HS256", mac_bytes: int = 
     return f"{head}.{body}.{_b64(mac[:mac_bytes])}"
 
 
+_JWS = PyJWS()
+
+
 def jwt_claims(token: str) -> dict:
-    """A JWT's claims, unverified; {} for anything that is not one."""
+    """A JWT's claims, unverified (the sandbox looks tokens up); {} for anything that is not
+    one. PyJWT splits and decodes the token; the claims are parsed under the JSON body limits
+    (size and depth), as a client's token is input like any body."""
     try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError):
+        jsonbody.check(token)
+        payload = _JWS.decode_complete(token, options={"verify_signature": False})["payload"]
+        claims = jsonbody.loads(payload)
+    except (InvalidTokenError, ValueError):
         return {}
     return claims if isinstance(claims, dict) else {}
 

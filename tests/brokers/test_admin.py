@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from brokers.models import OAuthState
+from brokers.models import BrokerHealthLog, OAuthState
 from tests.factories import BrokerConnectionFactory, UserFactory
 
 SECRET_TOKEN = "admin-visible-access-token-777"
@@ -26,6 +26,11 @@ def test_every_model_has_an_admin_page(support, connection):
         "portfolio_brokerpositionbreakdown",
     ]:
         assert support.get(reverse(f"admin:{name}_changelist")).status_code == 200, name
+
+
+def test_model_names_read_as_written(support):
+    index = support.get(reverse("admin:index")).content.decode()
+    assert "OAuth states" in index and "O auth" not in index
 
 
 def test_connection_pages_show_set_or_not_set_never_the_token(support, trader):
@@ -142,3 +147,38 @@ def test_the_list_shows_a_health_summary(support, trader):
     page = support.get(reverse("admin:brokers_brokerconnection_changelist")).content.decode()
     assert "Broker not answering" in page
     assert "last response (ms)" in page.lower()
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "brokers_oauthstate",
+        "brokers_brokerhealthlog",
+        "brokers_instrumentmasterload",
+        "portfolio_consolidatedposition",
+        "portfolio_brokerpositionbreakdown",
+        "portfolio_brokersnapshot",
+    ],
+)
+def test_rows_the_platform_writes_cannot_be_added_in_admin(support, model):
+    listing = support.get(reverse(f"admin:{model}_changelist"))
+
+    assert listing.status_code == 200
+    assert reverse(f"admin:{model}_add") not in listing.content.decode()  # no "Add" button
+    assert support.get(reverse(f"admin:{model}_add")).status_code == 403
+
+
+def test_a_health_log_is_shown_but_cannot_be_edited(support, connection):
+    log = BrokerHealthLog.objects.create(
+        connection=connection, kind=BrokerHealthLog.Kind.PROBE, success=False, message="timed out"
+    )
+    url = reverse("admin:brokers_brokerhealthlog_change", args=[log.pk])
+
+    page = support.get(url).content.decode()
+    response = support.post(url, {"message": "all fine", "success": "on", "kind": "probe"})
+
+    assert "timed out" in page
+    assert 'name="_save"' not in page
+    assert response.status_code == 403
+    log.refresh_from_db()
+    assert (log.message, log.success) == ("timed out", False)

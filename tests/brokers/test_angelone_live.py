@@ -1,31 +1,24 @@
 """Our Angel One adapter against our Angel One sandbox on the live server, end to end."""
 
-import re
 from decimal import Decimal
-from html import unescape
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 
-from brokers.adapters import angelone, registry
-from brokers.adapters.base import (
-    AppCredentials,
+from brokers.adapters import angelone
+from brokers.errors import OrderStateUnknown, TokenExpired
+from brokers.sandbox import kit
+from brokers.types import (
     InstrumentRef,
     OrderModification,
     OrderRequest,
-    OrderStateUnknown,
     OrderStatus,
     OrderType,
     Product,
     Side,
-    TokenExpired,
 )
-from brokers.sandbox import angelone as sandbox
-from brokers.sandbox import kit
-from brokers.sandbox.demo import DEMO_APPS
+from tests.brokers.logins import anonymous, browser_login
 
-DEMO = DEMO_APPS["angelone"]
+BROKER = "angelone"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -36,16 +29,9 @@ def _fresh_master_index():
     angelone._master_index.clear()
 
 
-def adapter(request, tokens=None):
-    app = AppCredentials(
-        api_key=DEMO["api_key"], api_secret="", client_id=DEMO["client_id"], redirect_uri=""
-    )
-    return registry.build("angelone", app=app, tokens=tokens, account=f"live-{request.node.name}")
-
-
-def test_round_trip_with_client_code_pin_and_totp(request, sandbox_hosts):
-    broker = adapter(request)
-    tokens = broker.complete_login(sandbox.demo_login_fields())
+def test_round_trip_with_client_code_pin_and_totp(logged_in):
+    broker = logged_in  # logged in with the client code, PIN and TOTP the demo user types
+    tokens = broker.tokens
     assert tokens.account_id == "AO7788" and tokens.refresh_token
 
     assert broker.profile().account_id == "AO7788"
@@ -102,35 +88,18 @@ def test_round_trip_with_client_code_pin_and_totp(request, sandbox_hosts):
         broker.profile()
 
 
-def test_round_trip_through_the_publisher_login_page(request, sandbox_hosts):
-    broker = adapter(request)
-    url = broker.authorization_url(state="live-state", redirect_uri="http://127.0.0.1:9/callback")
-    page = requests.get(url, timeout=5)
-    assert page.status_code == 200 and "Angel One sandbox login" in page.text
-    form = {
-        name: unescape(value)
-        for name, value in re.findall(
-            r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text
-        )
-    }
-    reply = requests.post(
-        url.split("?")[0],
-        data={**form, "account_id": "AO7788", "decision": "approve"},
-        allow_redirects=False,
-        timeout=5,
-    )
-    assert reply.status_code == 302
-    params = {k: v[0] for k, v in parse_qs(urlsplit(reply.headers["Location"]).query).items()}
-    assert params["state"] == "live-state"
+def test_round_trip_through_the_publisher_login_page(sandbox_hosts):
+    broker = anonymous("angelone", sandbox_hosts)
+
+    params = browser_login(broker, "http://127.0.0.1:9/callback", account_id="AO7788")
 
     tokens = broker.complete_login(params)
     assert tokens.account_id == "AO7788" and tokens.refresh_token == ""
     assert len(broker.holdings()) == 3
 
 
-def test_a_lost_order_reply_is_reconciled_by_tag(request, sandbox_hosts):
-    broker = adapter(request)
-    broker.complete_login(sandbox.demo_login_fields())
+def test_a_lost_order_reply_is_reconciled_by_tag(logged_in):
+    broker = logged_in
     kit.set_faults("angelone", "AO7788", lose_order_reply=True)
     order = OrderRequest(
         "NSE",

@@ -4,7 +4,6 @@ import json
 import logging
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from brokers.models import BrokerConnection, ConnectionStatus
@@ -169,12 +168,11 @@ def test_the_api_needs_the_trader_role_and_accepts_tokens(db):
     anonymous = APIClient()
     assert anonymous.get("/api/v1/brokers/connections").status_code in (401, 403)
 
-    from tests.factories import TraderFactory
+    from tests.factories import TraderFactory, api_token
 
     trader = TraderFactory(username="token-user")
-    token = Token.objects.create(user=trader)
     by_token = APIClient()
-    by_token.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    by_token.credentials(HTTP_AUTHORIZATION=f"Token {api_token(trader)}")
     assert by_token.get("/api/v1/brokers/connections").status_code == 200
 
 

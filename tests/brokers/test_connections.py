@@ -4,7 +4,6 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import requests
 import time_machine
 from django.utils import timezone
 
@@ -13,7 +12,7 @@ from brokers.clock import IST
 from brokers.connections import ConnectFailed
 from brokers.models import BrokerConnection, BrokerHealthLog, ConnectionStatus
 from brokers.sandbox import demo, kit
-from tests.brokers.test_contract import _Form
+from tests.brokers import logins
 from tests.factories import BrokerAppFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,17 +35,8 @@ def demo_app(user, broker, base_url):
 
 
 def approve_at_broker(url: str, decision: str = "approve", account_id: str = "") -> dict:
-    """The trader at the broker's (sandbox) login page."""
-    page = requests.get(url, timeout=10)
-    form = _Form()
-    form.feed(page.text)
-    chosen = {"account_id": account_id} if account_id else {}
-    answer = requests.post(
-        page.url,
-        data={**form.fields, **chosen, "decision": decision},
-        allow_redirects=False,
-        timeout=10,
-    )
+    """The trader at the broker's (sandbox) login page; the redirect's parameters."""
+    _, _, answer = logins.approve_at_broker(url, decision=decision, account_id=account_id)
     return dict(parse_qsl(urlsplit(answer.headers["Location"]).query))
 
 

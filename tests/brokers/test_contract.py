@@ -9,83 +9,20 @@ import io
 import logging
 import secrets
 from decimal import Decimal
-from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import pytest
-import requests
 
 from brokers.adapters import registry
-from brokers.adapters.base import (
-    AppCredentials,
-    BrokerError,
+from brokers.errors import BrokerError, NotSupported, TokenExpired
+from brokers.sandbox import universe
+from brokers.types import (
     InstrumentRef,
-    LoginKind,
-    NotSupported,
     OrderModification,
-    OrderRequest,
     OrderStatus,
-    OrderType,
-    Product,
-    Side,
-    TokenExpired,
 )
-from brokers.sandbox import demo, universe
 from config.logging import RedactSecrets
-
-BROWSER_LOGINS = {LoginKind.REDIRECT_CHECKSUM, LoginKind.OAUTH2, LoginKind.CONSENT}
-
-
-class _Form(HTMLParser):
-    """The login form of a sandbox page: its action and hidden inputs."""
-
-    def __init__(self):
-        super().__init__()
-        self.action, self.fields = None, {}
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form" and self.action is None:
-            self.action = attrs.get("action") or ""
-        if tag == "input" and attrs.get("type") == "hidden" and attrs.get("name"):
-            self.fields[attrs["name"]] = attrs.get("value") or ""
-
-
-def app_credentials(broker: str, base_url: str) -> AppCredentials:
-    app = demo.DEMO_APPS[broker]
-    extra = {k: v for k, v in app.items() if k.startswith("marketdata_")}
-    return AppCredentials(
-        api_key=app["api_key"],
-        api_secret=app["api_secret"],
-        redirect_uri=f"{base_url}/brokers/callback/{broker}/",
-        client_id=app.get("client_id", ""),
-        pin=app.get("pin", ""),
-        extra=extra,
-    )
-
-
-def browser_login(adapter, redirect_uri: str, used: list[str]) -> dict:
-    """What a trader does in the browser: open the broker's page, approve, come back."""
-    state = secrets.token_urlsafe(16)
-    url = adapter.authorization_url(state=state, redirect_uri=redirect_uri)
-    page = requests.get(url, timeout=10)
-    assert page.status_code == 200, page.text[:300]
-    form = _Form()
-    form.feed(page.text)
-    approved = requests.post(
-        urljoin(page.url, form.action or page.url),
-        data={**form.fields, "decision": "approve"},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert approved.status_code in (301, 302, 303), approved.text[:300]
-    location = approved.headers["Location"]
-    assert location.startswith(redirect_uri)
-    params = dict(parse_qsl(urlsplit(location).query))
-    if "state" in params:
-        assert params["state"] == state
-    used.extend(v for k, v in params.items() if k != "state")
-    return params
+from tests.brokers.logins import BROWSER_LOGINS, browser_login, demo_app
+from tests.brokers.orders import resting_buy
 
 
 def log_capture():
@@ -119,14 +56,15 @@ def test_the_whole_contract_against_the_sandbox(broker, sandbox_hosts):
 
 
 def run_contract(broker: str, base_url: str, used: list[str]) -> list[str]:
-    app = app_credentials(broker, base_url)
+    app = demo_app(broker, base_url)
     used += [app.api_secret, app.pin, *app.extra.values()]
     anonymous = registry.build(broker, app=app)
     capabilities = anonymous.capabilities
 
     # Login
     if capabilities.login_kind in BROWSER_LOGINS:
-        params = browser_login(anonymous, app.redirect_uri, used)
+        params = browser_login(anonymous, app.redirect_uri)
+        used += [v for k, v in params.items() if k != "state"]
         tokens = anonymous.complete_login(params, redirect_uri=app.redirect_uri)
     else:
         fields = importlib.import_module(f"brokers.sandbox.{broker}").demo_login_fields()
@@ -169,20 +107,9 @@ def run_contract(broker: str, base_url: str, used: list[str]) -> list[str]:
 
     # Writes: a limit far below the market stays open
     tag = secrets.token_hex(4)
-    price = (security.last_price * Decimal("0.8")).quantize(Decimal("0.05"))
-    ack = adapter.place_order(
-        OrderRequest(
-            exchange=first.exchange,
-            symbol=first.symbol,
-            side=Side.BUY,
-            quantity=1,
-            order_type=OrderType.LIMIT,
-            product=Product.CNC,
-            price=price,
-            tag=tag,
-            instrument_id=first.instrument_id,
-        )
-    )
+    order = resting_buy(first, tag=tag)
+    price = order.price
+    ack = adapter.place_order(order)
     assert ack.order_id
     placed = adapter.find_order(tag)
     assert placed is not None, f"{broker} order book returns our tag"

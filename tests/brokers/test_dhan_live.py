@@ -1,82 +1,27 @@
 """Round trip: the Dhan adapter against the Dhan sandbox on the live server."""
 
 from decimal import Decimal
-from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
-import requests
 
 from brokers.adapters import registry
-from brokers.adapters.base import (
-    AppCredentials,
-    AuthError,
+from brokers.errors import AuthError, NotSupported, OrderStateUnknown, RateLimited, TokenExpired
+from brokers.sandbox import kit, universe
+from brokers.sandbox.demo import DEMO_APPS
+from brokers.types import (
     InstrumentRef,
-    NotSupported,
     OrderModification,
     OrderRequest,
-    OrderStateUnknown,
     OrderStatus,
     OrderType,
     Product,
-    RateLimited,
     Side,
-    TokenExpired,
 )
-from brokers.sandbox import kit, universe
-from brokers.sandbox.demo import DEMO_APPS
+from tests.brokers.logins import anonymous, browser_login
 
-APP = DEMO_APPS["dhan"]
-ACCOUNT = APP["client_id"]
-
-
-class LoginForm(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.fields: dict[str, str] = {}
-        self.accounts: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "input" and attrs.get("type") == "hidden":
-            self.fields[attrs["name"]] = attrs.get("value") or ""
-        if tag == "option":
-            self.accounts.append(attrs["value"])
-
-
-def app(base_url: str) -> AppCredentials:
-    return AppCredentials(
-        api_key=APP["api_key"],
-        api_secret=APP["api_secret"],
-        client_id=ACCOUNT,
-        redirect_uri=f"{base_url}/brokers/callback/dhan/",
-    )
-
-
-def browser_login(base_url: str, decision: str = "approve") -> dict:
-    anonymous = registry.build("dhan", app=app(base_url))
-    url = anonymous.authorization_url(state="ignored-by-dhan", redirect_uri="")
-    assert urlsplit(url).path == "/sandbox/dhan/login/consentApp-login"
-    page = requests.get(url, timeout=10)
-    form = LoginForm()
-    form.feed(page.text)
-    assert form.accounts[0] == ACCOUNT
-    answer = requests.post(
-        urljoin(page.url, page.url),
-        data={**form.fields, "account_id": form.accounts[0], "decision": decision},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert answer.status_code == 302
-    location = answer.headers["Location"]
-    assert location.startswith(f"{base_url}/brokers/callback/dhan/")
-    return dict(parse_qsl(urlsplit(location).query))
-
-
-def logged_in(base_url: str):
-    anonymous = registry.build("dhan", app=app(base_url))
-    tokens = anonymous.complete_login(browser_login(base_url))
-    return registry.build("dhan", app=app(base_url), tokens=tokens, account=tokens.account_id)
+BROKER = "dhan"
+ACCOUNT = DEMO_APPS["dhan"]["client_id"]  # the demo client, the one consent offers first
 
 
 def far_limit(tag: str) -> OrderRequest:
@@ -94,8 +39,8 @@ def far_limit(tag: str) -> OrderRequest:
     )
 
 
-def test_the_whole_round_trip(sandbox_hosts):
-    adapter = logged_in(sandbox_hosts)
+def test_the_whole_round_trip(logged_in):
+    adapter = logged_in
     tokens = adapter.tokens
     assert tokens.account_id == ACCOUNT
 
@@ -137,7 +82,7 @@ def test_the_whole_round_trip(sandbox_hosts):
 
     renewed = adapter.refresh()
     assert renewed.access_token != tokens.access_token
-    again = registry.build("dhan", app=app(sandbox_hosts), tokens=renewed, account=ACCOUNT)
+    again = registry.build("dhan", app=adapter.app, tokens=renewed, account=ACCOUNT)
     assert again.profile().account_id == ACCOUNT
 
     with pytest.raises(NotSupported):
@@ -145,22 +90,27 @@ def test_the_whole_round_trip(sandbox_hosts):
 
 
 def test_denied_consent_cannot_log_in(sandbox_hosts):
-    params = browser_login(sandbox_hosts, decision="deny")
+    adapter = anonymous("dhan", sandbox_hosts)
+    url = adapter.authorization_url(state="ignored-by-dhan", redirect_uri="")
+    assert urlsplit(url).path == "/sandbox/dhan/login/consentApp-login"
+
+    params = browser_login(adapter, adapter.app.redirect_uri, decision="deny")
+
     with pytest.raises(AuthError):
-        registry.build("dhan", app=app(sandbox_hosts)).complete_login(params)
+        adapter.complete_login(params)
 
 
 def test_a_token_id_works_once(sandbox_hosts):
-    params = browser_login(sandbox_hosts)
-    anonymous = registry.build("dhan", app=app(sandbox_hosts))
-    anonymous.complete_login(params)
+    adapter = anonymous("dhan", sandbox_hosts)
+    params = browser_login(adapter, adapter.app.redirect_uri)
+    adapter.complete_login(params)
     with pytest.raises(AuthError) as caught:
-        anonymous.complete_login(params)
+        adapter.complete_login(params)
     assert params["tokenId"] not in str(caught.value)
 
 
-def test_faults_reach_the_adapter_as_our_errors(sandbox_hosts):
-    adapter = logged_in(sandbox_hosts)
+def test_faults_reach_the_adapter_as_our_errors(logged_in):
+    adapter = logged_in
 
     kit.set_faults("dhan", ACCOUNT, rate_limited=True)
     with pytest.raises(RateLimited):

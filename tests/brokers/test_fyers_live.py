@@ -1,70 +1,28 @@
 """The Fyers adapter against the Fyers sandbox on a live server: a whole trading day."""
 
-import re
 from decimal import Decimal
-from html import unescape
-from urllib.parse import parse_qsl, urlsplit
-from uuid import uuid4
 
 import pytest
-import requests
 
-from brokers.adapters.base import (
-    AppCredentials,
-    BrokerUnavailable,
+from brokers.errors import BrokerUnavailable, OrderStateUnknown, RateLimited, TokenExpired
+from brokers.sandbox import kit, universe
+from brokers.types import (
     InstrumentRef,
     OrderModification,
     OrderRequest,
-    OrderStateUnknown,
     OrderStatus,
     OrderType,
     Product,
-    RateLimited,
     Side,
-    TokenExpired,
 )
-from brokers.adapters.registry import build
-from brokers.sandbox import demo, kit, universe
 
-DEMO = demo.DEMO_APPS["fyers"]
-APP = AppCredentials(
-    api_key=DEMO["api_key"],
-    api_secret=DEMO["api_secret"],
-    redirect_uri="http://127.0.0.1:9/brokers/callback/fyers/",
-    pin=DEMO["pin"],
-)
-HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
-
-
-@pytest.fixture
-def logged_in(sandbox_hosts):
-    """Log in as a trader would: open Fyers' page, approve, hand the callback to the adapter."""
-    adapter = build("fyers", app=APP, account=f"live-{uuid4().hex[:6]}")
-    page = requests.get(adapter.authorization_url(state="st-live", redirect_uri=""), timeout=5)
-    assert page.status_code == 200
-    assert "Fyers sandbox login" in page.text
-    form = {name: unescape(value) for name, value in HIDDEN.findall(page.text)}
-
-    answer = requests.post(
-        page.url,
-        data={**form, "account_id": "FY0001", "decision": "approve"},
-        allow_redirects=False,
-        timeout=5,
-    )
-    assert answer.status_code == 302
-    location = answer.headers["Location"]
-    assert location.startswith(APP.redirect_uri)
-    params = dict(parse_qsl(urlsplit(location).query))
-    assert params["state"] == "st-live"
-
-    tokens = adapter.complete_login(params)
-    assert tokens.account_id == "FY0001"
-    assert tokens.expires_at.tzinfo is not None
-    return build("fyers", app=APP, tokens=tokens, account=f"live-{uuid4().hex[:6]}")
+BROKER = "fyers"
 
 
 def test_a_trading_day_round_trip(logged_in):
     adapter = logged_in
+    assert adapter.tokens.account_id == "FY0001"
+    assert adapter.tokens.expires_at.tzinfo is not None
     assert adapter.profile().account_id == "FY0001"
     assert adapter.funds().available == Decimal("90000.00")
 

@@ -4,34 +4,22 @@ from decimal import Decimal
 
 import pytest
 
-from brokers.adapters import registry
-from brokers.adapters.base import (
-    AppCredentials,
+from brokers.errors import NotSupported, OrderStateUnknown, TokenExpired
+from brokers.sandbox import groww as sandbox
+from brokers.sandbox import kit
+from brokers.types import (
     InstrumentRef,
-    NotSupported,
     OrderModification,
     OrderRequest,
-    OrderStateUnknown,
     OrderStatus,
     OrderType,
     Product,
     Side,
-    TokenExpired,
 )
-from brokers.sandbox import groww as sandbox
-from brokers.sandbox import kit
-from brokers.sandbox.demo import DEMO_APPS
+from tests.brokers.logins import anonymous
 
+BROKER = "groww"
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def demo_adapter():
-    app = DEMO_APPS["groww"]
-    return registry.build(
-        "groww",
-        app=AppCredentials(api_key=app["api_key"], api_secret=app["api_secret"]),
-        account="GW5500",
-    )
 
 
 def far_limit(tag: str) -> OrderRequest:
@@ -47,10 +35,10 @@ def far_limit(tag: str) -> OrderRequest:
     )
 
 
-def test_round_trip(sandbox_hosts):
-    adapter = demo_adapter()
+def test_round_trip(logged_in):
+    adapter = logged_in  # no browser, nothing typed: the demo key's checksum login
 
-    tokens = adapter.complete_login({})
+    tokens = adapter.tokens
     assert tokens.account_id == "GW5500"
     assert tokens.expires_at.hour == 6
 
@@ -93,16 +81,15 @@ def test_round_trip(sandbox_hosts):
 
 
 def test_totp_login(sandbox_hosts):
-    adapter = demo_adapter()
+    adapter = anonymous("groww", sandbox_hosts)
 
     tokens = adapter.complete_login({"totp": kit.totp(sandbox.TOTP_SECRET)})
 
     assert tokens.account_id == "GW5500"
 
 
-def test_lost_reply_is_reconciled_by_tag(sandbox_hosts):
-    adapter = demo_adapter()
-    adapter.complete_login({})
+def test_lost_reply_is_reconciled_by_tag(logged_in):
+    adapter = logged_in
     kit.set_faults("groww", "GW5500", lose_order_reply=True)
 
     with pytest.raises(OrderStateUnknown) as caught:
@@ -112,9 +99,23 @@ def test_lost_reply_is_reconciled_by_tag(sandbox_hosts):
     assert adapter.find_order(caught.value.tag).status is OrderStatus.OPEN
 
 
-def test_forced_expiry_asks_for_a_new_login(sandbox_hosts):
-    adapter = demo_adapter()
-    adapter.complete_login({})
+def test_a_resend_of_a_taken_order_is_settled_by_its_tag_not_refused(logged_in):
+    """Groww answers a reused order_reference_id with GA007: the order is already there (an
+    earlier send of the same attempt was taken), so it is found by its tag, never called
+    rejected — a rejected order that is live at the broker would be lost to the trader."""
+    adapter = logged_in
+    first = adapter.place_order(far_limit("live-groww-0003")).order_id
+
+    with pytest.raises(OrderStateUnknown) as caught:
+        adapter.place_order(far_limit("live-groww-0003"))
+
+    assert caught.value.tag == "live-groww-0003" and caught.value.code == "GA007"
+    assert adapter.find_order(caught.value.tag).order_id == first
+    assert len([o for o in adapter.orders() if o.tag == "live-groww-0003"]) == 1
+
+
+def test_forced_expiry_asks_for_a_new_login(logged_in):
+    adapter = logged_in
     kit.set_faults("groww", token_expired=True)
 
     with pytest.raises(TokenExpired):

@@ -86,3 +86,11 @@ def test_anonymous_user_is_sent_to_sign_in(client, db):
     assert response.status_code == 302
     assert response.url.startswith(reverse("accounts:sign_in"))
     assert "next=" in response.url
+
+
+@pytest.mark.parametrize("broker", Broker.values)
+def test_each_page_shows_the_servers_registered_egress_ip(signed_in, settings, broker):
+    settings.STATIC_EGRESS_IP = "203.0.113.7"
+    assert "<code>203.0.113.7</code>" in page(signed_in, broker)
+    settings.STATIC_EGRESS_IP = ""
+    assert "203.0.113.7" not in page(signed_in, broker)

@@ -6,9 +6,10 @@ import responses
 from django.core.cache import cache
 
 from brokers import instruments, services
-from brokers.adapters.base import BadResponse, Instrument
 from brokers.clock import IST
+from brokers.errors import BadResponse
 from brokers.models import InstrumentMasterLoad, InstrumentRecord
+from brokers.types import Instrument
 from tests.brokers.test_connections import connect
 from tests.portfolio.conftest import eventually
 

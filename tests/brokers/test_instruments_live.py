@@ -1,17 +1,15 @@
 """Every broker's real master format, downloaded from its sandbox into the store; a corrupted
 download of the same URLs leaves yesterday's master in place."""
 
-import importlib
-
 import pytest
+import requests
 import responses
 
 from brokers import instruments
 from brokers.adapters import registry
-from brokers.adapters.base import BadResponse
+from brokers.errors import BadResponse
 from brokers.models import InstrumentRecord
 from brokers.sandbox import universe
-from tests.brokers.test_contract import BROWSER_LOGINS, app_credentials, browser_login
 
 CORRUPTED = [
     b"<html><body><h1>502 Bad Gateway</h1></body></html>",
@@ -19,30 +17,22 @@ CORRUPTED = [
 ]
 
 
-def logged_in(broker: str, base_url: str):
-    app = app_credentials(broker, base_url)
-    anonymous = registry.build(broker, app=app)
-    if anonymous.capabilities.login_kind in BROWSER_LOGINS:
-        params = browser_login(anonymous, app.redirect_uri, [])
-    else:
-        params = importlib.import_module(f"brokers.sandbox.{broker}").demo_login_fields()
-    tokens = anonymous.complete_login(params, redirect_uri=app.redirect_uri)
-    return registry.build(broker, app=app, tokens=tokens, account=tokens.account_id)
-
-
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("broker", sorted(registry.ADAPTERS))
+@pytest.mark.parametrize("logged_in", sorted(registry.ADAPTERS), indirect=True)
 @pytest.mark.parametrize("garbage", CORRUPTED, ids=["html", "truncated"])
-def test_a_corrupted_master_leaves_the_previous_one(broker, garbage, sandbox_hosts):
-    adapter = logged_in(broker, sandbox_hosts)
+def test_a_corrupted_master_leaves_the_previous_one(logged_in, garbage, monkeypatch):
+    adapter, broker = logged_in, logged_in.key
 
     downloads: set[str] = set()
-    hooks = adapter.http.session.hooks["response"]
-    hooks.append(record := lambda r, *args, **kwargs: downloads.add(r.url.split("?")[0]))
-    try:
+    send = requests.Session.send
+
+    def recording(session, request, **kwargs):
+        downloads.add(request.url.split("?")[0])
+        return send(session, request, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(requests.Session, "send", recording)
         stored = instruments.refresh_master(adapter)
-    finally:
-        hooks.remove(record)
 
     reliance = InstrumentRecord.objects.filter(broker=broker, symbol="RELIANCE")
     assert stored >= len(universe.SECURITIES)

@@ -1,61 +1,23 @@
 """The Upstox adapter against the Upstox sandbox on a live server: a whole trading day."""
 
-import re
 from decimal import Decimal
-from html import unescape
-from urllib.parse import parse_qsl, urlsplit
 from uuid import uuid4
 
 import pytest
-import requests
 
-from brokers.adapters.base import (
-    AppCredentials,
+from brokers.errors import NotSupported, OrderStateUnknown, RateLimited, TokenExpired
+from brokers.sandbox import kit
+from brokers.types import (
     InstrumentRef,
-    NotSupported,
     OrderModification,
     OrderRequest,
-    OrderStateUnknown,
     OrderStatus,
     OrderType,
     Product,
-    RateLimited,
     Side,
-    TokenExpired,
 )
-from brokers.adapters.registry import build
-from brokers.sandbox import demo, kit
 
-DEMO = demo.DEMO_APPS["upstox"]
-APP = AppCredentials(
-    api_key=DEMO["api_key"],
-    api_secret=DEMO["api_secret"],
-    redirect_uri="http://127.0.0.1:9/brokers/callback/upstox/",
-)
-HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
-
-
-@pytest.fixture
-def logged_in(sandbox_hosts):
-    """Log in as a trader would: open the dialog, approve, hand the callback to the adapter."""
-    adapter = build("upstox", app=APP, account=f"live-{uuid4().hex[:6]}")
-    page = requests.get(adapter.authorization_url(state="st-live", redirect_uri=""), timeout=5)
-    assert page.status_code == 200
-    assert "Upstox sandbox login" in page.text
-    form = {name: unescape(value) for name, value in HIDDEN.findall(page.text)}
-
-    answer = requests.post(
-        page.url,
-        data={**form, "account_id": "UP4321", "decision": "approve"},
-        allow_redirects=False,
-        timeout=5,
-    )
-
-    assert answer.status_code == 302
-    callback = dict(parse_qsl(urlsplit(answer.headers["Location"]).query))
-    assert callback["state"] == "st-live"
-    tokens = adapter.complete_login(callback)
-    return build("upstox", app=APP, tokens=tokens, account=tokens.account_id)
+BROKER = "upstox"
 
 
 @pytest.mark.django_db(transaction=True)

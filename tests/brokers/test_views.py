@@ -1,9 +1,13 @@
 """The connect wizard, callback, reconnect and disconnect pages."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
-from brokers.models import BrokerApp, BrokerConnection, ConnectionStatus
+from brokers.adapters import registry
+from brokers.help import card
+from brokers.models import Broker, BrokerApp, BrokerConnection, ConnectionStatus
 from brokers.oauth import issue_state
 from tests.factories import BrokerAppFactory, BrokerConnectionFactory
 
@@ -23,6 +27,36 @@ def test_the_wizard_lists_every_broker_with_what_it_supports(signed_in):
     assert "06:00 IST next day" in page
     assert "Renewed automatically" in page  # Fyers
     assert 'aria-current="step"' in page
+
+
+def card_of(page: str, label: str) -> str:
+    return re.search(rf"<h2>{label}</h2>.*?</ul>", page, re.S).group(0)
+
+
+def test_each_card_says_what_the_login_asks_and_no_open_question(signed_in):
+    page = signed_in.get(reverse("brokers:connect")).content.decode()
+
+    # IIFL's login asks for nothing: its card says so, and nothing about client codes
+    iifl = card_of(page, "IIFL")
+    assert "nothing to type" in iifl and "client code" not in iifl
+    # Angel One asks for exactly its login fields, typed here
+    angel = card_of(page, "Angel One")
+    assert all(word in angel for word in ("client code", "PIN", "TOTP"))
+    # what is not known lives in docs/brokers/, not on the page
+    assert "UNCONFIRMED" not in page and "not confirmed" not in page.lower()
+    for broker in Broker:
+        help_page = signed_in.get(reverse("brokers:help", args=[broker.value])).content
+        assert b"UNCONFIRMED" not in help_page and b"does not document" not in help_page
+
+
+@pytest.mark.parametrize("broker", [b.value for b in Broker])
+def test_a_card_names_typed_fields_only_where_the_login_asks_for_them(broker):
+    caps = registry.capabilities(broker)
+    login = card(broker)["login"]
+    if caps.login_fields:  # typed on this site at each login
+        assert login.startswith("here:")
+    else:
+        assert not login.startswith("here:")
 
 
 def test_registering_an_app_seals_the_secret_and_goes_to_the_broker(signed_in, trader):

@@ -1,73 +1,30 @@
 """Our Zerodha adapter against our Kite sandbox on the live server: a whole trading day."""
 
 from decimal import Decimal
-from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import requests
 
-from brokers.adapters import registry
-from brokers.adapters.base import (
-    AppCredentials,
-    AuthError,
+from brokers.clock import now_ist
+from brokers.errors import AuthError, NotSupported, OrderStateUnknown, TokenExpired
+from brokers.sandbox import kit
+from brokers.types import (
     InstrumentRef,
-    NotSupported,
     OrderModification,
     OrderRequest,
-    OrderStateUnknown,
     OrderStatus,
     OrderType,
     Product,
     Side,
-    TokenExpired,
 )
-from brokers.clock import now_ist
-from brokers.sandbox import demo, kit
+from tests.brokers.logins import anonymous, browser_login
 
-APP = AppCredentials(
-    api_key=demo.DEMO_APPS["zerodha"]["api_key"],
-    api_secret=demo.DEMO_APPS["zerodha"]["api_secret"],
-)
+BROKER = "zerodha"
 
 
-class LoginForm(HTMLParser):
-    """The hidden inputs and the first (selected) account of the sandbox login page."""
+def test_a_trading_day_against_the_sandbox(logged_in):
+    adapter = logged_in
 
-    def __init__(self):
-        super().__init__()
-        self.fields: dict[str, str] = {}
-        self._select = ""
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "input" and attrs.get("type") == "hidden":
-            self.fields[attrs["name"]] = attrs.get("value", "")
-        elif tag == "select":
-            self._select = attrs["name"]
-        elif tag == "option" and self._select and "selected" in attrs:
-            self.fields[self._select] = attrs["value"]
-
-
-def browser_login(adapter, state: str) -> dict[str, str]:
-    url = adapter.authorization_url(state=state, redirect_uri="http://127.0.0.1:8000/cb/")
-    page = requests.get(url, timeout=5)
-    assert page.status_code == 200
-    form = LoginForm()
-    form.feed(page.text)
-    answer = requests.post(
-        url, data={**form.fields, "decision": "approve"}, allow_redirects=False, timeout=5
-    )
-    assert answer.status_code == 302
-    return dict(parse_qsl(urlsplit(answer.headers["Location"]).query))
-
-
-def test_a_trading_day_against_the_sandbox(sandbox_hosts):
-    adapter = registry.build("zerodha", app=APP, account="ZD1234-live")
-
-    params = browser_login(adapter, state="live-state-1")
-    assert params["state"] == "live-state-1"
-    tokens = adapter.complete_login(params)
+    tokens = adapter.tokens  # the state came back as sent (browser_login checks it)
     assert tokens.account_id == "ZD1234"
     assert tokens.expires_at > now_ist()
     assert tokens.expires_at.astimezone(now_ist().tzinfo).hour == 6
@@ -122,9 +79,8 @@ def test_a_trading_day_against_the_sandbox(sandbox_hosts):
         adapter.profile()
 
 
-def test_a_lost_order_reply_is_reconciled_by_tag(sandbox_hosts):
-    adapter = registry.build("zerodha", app=APP, account="ZD1234-lost")
-    adapter.complete_login(browser_login(adapter, state="s"))
+def test_a_lost_order_reply_is_reconciled_by_tag(logged_in):
+    adapter = logged_in
     kit.set_faults("zerodha", "ZD1234", lose_order_reply=True)
     order = OrderRequest(
         exchange="BSE",
@@ -144,14 +100,11 @@ def test_a_lost_order_reply_is_reconciled_by_tag(sandbox_hosts):
 
 
 def test_a_denied_login_is_refused(sandbox_hosts):
-    adapter = registry.build("zerodha", app=APP, account="ZD1234-deny")
-    url = adapter.authorization_url(state="deny-state", redirect_uri="")
-    form = LoginForm()
-    form.feed(requests.get(url, timeout=5).text)
-    answer = requests.post(
-        url, data={**form.fields, "decision": "deny"}, allow_redirects=False, timeout=5
-    )
-    params = dict(parse_qsl(urlsplit(answer.headers["Location"]).query))
+    adapter = anonymous("zerodha", sandbox_hosts)
+    redirect_uri = adapter.app.redirect_uri
+
+    params = browser_login(adapter, redirect_uri, state="deny-state", decision="deny")
+
     assert params == {"error": "access_denied", "state": "deny-state"}
     with pytest.raises(AuthError, match="not completed"):
         adapter.complete_login(params)

@@ -1,4 +1,6 @@
-"""Simulated Angel One SmartAPI, written from shared/brokers/angelone.md (§ numbers below).
+"""Simulated Angel One SmartAPI, written from docs/brokers/angelone.md.
+
+A bare § number in this package is a section of docs/brokers/angelone.md.
 
 Every host is served under /sandbox/angelone/ at its real path:
 smartapi.angelone.in/publisher-login (the browser login page), apiconnect.angelone.in/rest/...
@@ -9,6 +11,7 @@ SmartAPI's shapes of the demo data.
 
 from django.urls import path, re_path
 
+from brokers.sandbox import web
 from brokers.sandbox.angelone import api, login
 from brokers.sandbox.angelone.login import demo_login_fields
 from brokers.sandbox.angelone.render import BROKER, ERRORS, SECURE
@@ -30,6 +33,9 @@ urlpatterns = [
     path(SECURE + "order/v1/cancelOrder", api.cancel_order),
     path(SECURE + "order/v1/getOrderBook", api.order_book),
     path(SECURE + "order/v1/getTradeBook", api.trade_book),
+    path(SECURE + "order/v1/details/<str:wanted>", api.order_details),
+    path(SECURE + "order/v1/getLtpData", api.ltp_data),
     re_path(r"^rest/secure/angelbroking/market/v1/quote/?$", api.quote),
     path("OpenAPI_File/files/OpenAPIScripMaster.json", api.scrip_master),
+    re_path(r"^(?P<rest>.*)$", web.unknown_path(ERRORS)),
 ]

@@ -14,17 +14,20 @@ from brokers.sandbox.angelone.render import (
     ORDER_TYPES,
     PRODUCTS,
     RMS_FIELDS,
+    TAG_MAX,
     VARIETIES,
     fail,
     filled,
     holding_row,
     listing,
+    ltp_row,
     money,
     ok,
     order_row,
     position_rows,
     positive,
     quote_row,
+    rejection_text,
     security_of,
     stamp,
     unique_id,
@@ -56,16 +59,15 @@ def profile(request, account, body):
 
 @endpoint("GET")
 def rms(request, account, body):
-    # §4: every RMS value is a string; net = availablecash - utiliseddebits.
-    used = sum(
-        (Decimal(o.average_price) * o.filled_quantity for o in filled(account) if o.side == "BUY"),
-        Decimal(0),
-    )
+    # docs/brokers/angelone.md §4: every RMS value is a string; net = availablecash -
+    # utiliseddebits, where today's fills and open buy orders are the debits and sale proceeds add
+    # to the cash.
+    ledger = kit.ledger(BROKER, account)
     data = dict.fromkeys(RMS_FIELDS, "0")
     data.update(
-        net=money(account.cash - used),
-        availablecash=money(account.cash),
-        utiliseddebits=money(used),
+        net=money(ledger.available),
+        availablecash=money(ledger.opening + ledger.sold),
+        utiliseddebits=money(ledger.used),
     )
     return ok(data)
 
@@ -125,13 +127,17 @@ def _order_refusal(body: dict, *, needs_side: bool) -> JsonResponse | None:
         return fail("Invalid Price", "AB2000")
     if order_type.startswith("STOPLOSS") and not positive(body.get("triggerprice")):
         return fail("Invalid Trigger Price", "AB2000")
-    if len(str(body.get("ordertag") or "")) >= 20:
-        return fail("ordertag length should be less than 20 characters", "AB4008")
+    if len(str(body.get("ordertag") or "")) > TAG_MAX:
+        return fail(f"Ordertag length should not exceed {TAG_MAX} characters", "AB4008")
     return None
 
 
 @endpoint("POST")
 def place_order(request, account, body):
+    return kit.order_write(BROKER, account.account_id, lambda: _place(account, body))
+
+
+def _place(account, body):
     refused = _order_refusal(body, needs_side=True)
     if refused:
         return refused
@@ -152,9 +158,11 @@ def place_order(request, account, body):
         tag=str(body.get("ordertag") or ""),
         status="TRIGGER PENDING" if stop else "OPEN",
     )
+    # The RMS refuses after accepting: the answer carries an order id, the book says rejected.
+    refusal = kit.shortfall(BROKER, account, order, delivery="DELIVERY")
+    if refusal is not None:
+        order.status, order.status_message = "REJECTED", rejection_text(refusal)
     kit.save_order(BROKER, order)
-    if kit.order_reply_lost(BROKER, account.account_id):
-        return kit.lost_reply()
     return ok(
         {
             "script": body["tradingsymbol"],
@@ -177,6 +185,10 @@ def _open_order(account, body) -> tuple[kit.SandboxOrder | None, JsonResponse | 
 
 @endpoint("POST")
 def modify_order(request, account, body):
+    return kit.order_write(BROKER, account.account_id, lambda: _modify(account, body))
+
+
+def _modify(account, body):
     order, refused = _open_order(account, body)
     refused = refused or _order_refusal(body, needs_side=False)
     if refused:
@@ -192,6 +204,10 @@ def modify_order(request, account, body):
 
 @endpoint("POST")
 def cancel_order(request, account, body):
+    return kit.order_write(BROKER, account.account_id, lambda: _cancel(account, body))
+
+
+def _cancel(account, body):
     order, refused = _open_order(account, body)
     if refused:
         return refused
@@ -203,6 +219,17 @@ def cancel_order(request, account, body):
 @endpoint("GET")
 def order_book(request, account, body):
     return ok([order_row(o) for o in kit.orders(BROKER, account.account_id)] or None)
+
+
+@endpoint("GET")
+def order_details(request, account, body, wanted: str):
+    """docs/brokers/angelone.md §4 Single order, addressed by its uniqueorderid (§8.13), not the
+    orderid."""
+    book = kit.orders(BROKER, account.account_id)
+    order = next((o for o in book if unique_id(o.order_id) == wanted.lower()), None)
+    if order is None:
+        return fail("Order not found", "AB1013")
+    return ok(order_row(order))
 
 
 @endpoint("GET")
@@ -237,6 +264,18 @@ def trade_book(request, account, body):
 
 
 # --- Market data (§4) ---------------------------------------------------------------------------
+@endpoint("POST")
+def ltp_data(request, account, body):
+    """getLtpData: one instrument, named by exchange, tradingsymbol and symboltoken."""
+    exchange, token = body.get("exchange"), str(body.get("symboltoken") or "")
+    if not token:
+        return fail("Symbol token cannot be empty", "AB4018")
+    security = security_of(exchange, token, str(body.get("tradingsymbol") or ""))
+    if security is None:
+        return fail("Symbol Not Found", "AB1009")
+    return ok(ltp_row(security, exchange))
+
+
 @endpoint("POST")
 def quote(request, account, body):
     mode, wanted = body.get("mode"), body.get("exchangeTokens")

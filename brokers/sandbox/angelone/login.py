@@ -66,7 +66,7 @@ def endpoint(*methods: str, secure: bool = True):
         @functools.wraps(view)
         def handler(request, *args, **kwargs):
             if request.method not in methods:
-                return HttpResponseNotAllowed(methods)
+                return ERRORS.wrong_method(methods)
             if secure:
                 header = request.headers.get("Authorization", "")
                 if not header:

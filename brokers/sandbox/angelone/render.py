@@ -21,6 +21,8 @@ SECURE = "rest/secure/angelbroking/"
 CLIENT_HEADERS = ("X-SourceID", "X-ClientLocalIP", "X-ClientPublicIP", "X-MACAddress")
 VARIETIES = {"NORMAL", "STOPLOSS", "ROBO", "AMO"}
 PRODUCTS = {"DELIVERY", "INTRADAY", "CARRYFORWARD", "MARGIN", "BO"}
+KITE_PRODUCTS = {"CNC": "DELIVERY", "MIS": "INTRADAY", "NRML": "CARRYFORWARD"}  # the universe's
+TAG_MAX = 20  # docs/brokers/angelone.md §5 AB4008, §8.13
 
 
 # Angel's order types ↔ the kit's vocabulary.
@@ -56,6 +58,14 @@ def gateway(message: str, code: str) -> JsonResponse:
 
 
 class Errors(kit.ErrorBodies):
+    # No recorded answer for an unknown path or method: docs/brokers/angelone.md §5's failure
+    # envelope, AB2000 ("Error not specified"), with the HTTP status (UNCONFIRMED).
+    def not_found(self) -> HttpResponse:
+        return fail("Not Found", "AB2000", status=404)
+
+    def method_not_allowed(self) -> HttpResponse:
+        return fail("Method Not Allowed", "AB2000", status=405)
+
     def token_invalid(self) -> HttpResponse:
         return gateway("Invalid Token", "AG8001")
 
@@ -194,6 +204,34 @@ def security_of(exchange, token, tradingsymbol: str | None = None):
     return security
 
 
+def rejection_text(refusal: kit.Shortfall) -> str:
+    """The RMS's reason in the order book's ``text`` (wording UNCONFIRMED)."""
+    if refusal.kind == "holdings":
+        return "Your order has been rejected due to insufficient holdings."
+    return (
+        f"Your order has been rejected due to Insufficient Funds. Available funds - Rs. "
+        f"{refusal.available:.2f} . You require Rs. {refusal.required:.2f} funds to execute "
+        "this order."
+    )
+
+
+def ltp_row(security, exchange: str) -> dict:
+    """getLtpData's data: every number a string (docs/brokers/angelone.md §8.2); "close" is the
+    previous close."""
+    symbol, token = listing(security, exchange)
+    last, close = security.last_price, security.close_price
+    return {
+        "exchange": exchange,
+        "tradingsymbol": symbol,
+        "symboltoken": token,
+        "open": money(close),
+        "high": money(max(last, close)),
+        "low": money(min(last, close)),
+        "close": money(close),
+        "ltp": money(last),
+    }
+
+
 def filled(account) -> list[kit.SandboxOrder]:
     orders = kit.orders(BROKER, account.account_id)
     return [o for o in orders if o.status == "COMPLETE" and o.filled_quantity]
@@ -222,7 +260,8 @@ def unique_id(order_id: str) -> str:
 def position_rows(account) -> list[dict]:
     # Today's fills, netted per instrument and product; every number a string (§4).
     rows = []
-    for (symbol, exchange, product), leg in kit.day_book(BROKER, account).items():
+    book = kit.day_book(BROKER, account, product=KITE_PRODUCTS.get)
+    for (symbol, exchange, product), leg in book.items():
         security = universe.SECURITIES[symbol]
         tradingsymbol, token = listing(security, exchange)
         buy_qty, sell_qty, buy_amount, sell_amount = leg.bought, leg.sold, leg.paid, leg.got

@@ -1,4 +1,6 @@
-"""Simulated Dhan (DhanHQ v2), written from shared/brokers/dhan.md, not from the adapter.
+"""Simulated Dhan (DhanHQ v2), written from docs/brokers/dhan.md, not from the adapter.
+
+A bare § number in this package is a section of docs/brokers/dhan.md.
 
 Hosts, all under /sandbox/dhan/: auth.dhan.co (consent login), api.dhan.co (/v2/...),
 images.dhan.co (the scrip master CSV). Trading answers are bare JSON, errors are
@@ -11,8 +13,9 @@ are what bind the app, as they do on the real host too. ``login`` holds the auth
 per-call token check, ``api`` the endpoints, ``render`` Dhan's shapes of the demo data.
 """
 
-from django.urls import path
+from django.urls import path, re_path
 
+from brokers.sandbox import web
 from brokers.sandbox.dhan import api, login
 from brokers.sandbox.dhan.login import demo_login_fields
 from brokers.sandbox.dhan.render import BROKER, ERRORS
@@ -31,10 +34,14 @@ urlpatterns = [
     path("v2/holdings", api.holdings),
     path("v2/positions", api.positions),
     path("v2/orders", api.orders),
+    path("v2/orders/external/<str:correlation_id>", api.order_by_correlation_id),
     path("v2/orders/<str:order_id>", api.order_detail),
-    path("v2/trades", api.trades),
-    path("v2/marketfeed/ltp", api.market_feed(with_ohlc=False)),
-    path("v2/marketfeed/ohlc", api.market_feed(with_ohlc=True)),
+    re_path(r"^v2/trades/?$", api.trades),
+    path("v2/trades/<str:order_id>", api.trades),
+    path("v2/marketfeed/ltp", api.market_feed("ltp")),
+    path("v2/marketfeed/ohlc", api.market_feed("ohlc")),
+    path("v2/marketfeed/quote", api.market_feed("quote")),
     # images.dhan.co
     path("api-data/api-scrip-master.csv", api.scrip_master),
+    re_path(r"^(?P<rest>.*)$", web.unknown_path(ERRORS)),
 ]

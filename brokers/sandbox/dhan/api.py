@@ -17,15 +17,20 @@ from brokers.sandbox.dhan.render import (
     MISSING,
     ORDER_TYPES,
     PRODUCTS,
+    SEGMENT_EXCHANGES,
+    TAG_MAX,
     data_error,
     input_error,
-    ist,
     number,
     order_error,
     order_row,
+    position_row,
+    quote_row,
+    rms_message,
     security_id_of,
     security_of,
     status_word,
+    trade_row,
 )
 
 
@@ -46,24 +51,20 @@ def profile(request, account):
     )
 
 
-def _available(account) -> float:
-    return number(account.cash - kit.open_buys_value(BROKER, account.account_id))
-
-
 @api("GET")
 def fund_limit(request, account):
-    available = _available(account)
-    blocked = number(account.cash) - available
+    # Today's fills and open buy orders use the funds; sale proceeds come back the same day.
+    ledger = kit.ledger(BROKER, account)
     return JsonResponse(  # the misspellings are Dhan's (§8.3)
         {
             "dhanClientId": account.account_id,
-            "availabelBalance": available,
-            "sodLimit": number(account.cash),
+            "availabelBalance": number(ledger.available),
+            "sodLimit": number(ledger.opening),
             "collateralAmount": 0.0,
-            "receiveableAmount": 0.0,
-            "utilizedAmount": blocked,
+            "receiveableAmount": number(ledger.sold),
+            "utilizedAmount": number(ledger.used),
             "blockedPayoutAmount": 0.0,
-            "withdrawableBalance": available,
+            "withdrawableBalance": number(min(ledger.available, ledger.opening)),
         }
     )
 
@@ -105,45 +106,10 @@ def holdings(request, account):
 
 @api("GET")
 def positions(request, account):
-    rows = []
-    for p in account.positions:
-        security = universe.SECURITIES[p.symbol]
-        segment = "BSE_EQ" if p.exchange == "BSE" else "NSE_EQ"
-        net = p.buy_quantity - p.sell_quantity
-        buy_value, sell_value = p.buy_price * p.buy_quantity, p.sell_price * p.sell_quantity
-        matched = min(p.buy_quantity, p.sell_quantity)
-        rows.append(
-            {
-                "dhanClientId": account.account_id,
-                "tradingSymbol": security.symbol,
-                "securityId": security_id_of(security, segment),
-                "positionType": "LONG" if net > 0 else "SHORT" if net < 0 else "CLOSED",
-                "exchangeSegment": segment,
-                "productType": PRODUCTS[p.product],
-                "buyAvg": number(p.buy_price),
-                "costPrice": number(p.buy_price if net > 0 else p.sell_price if net < 0 else 0),
-                "buyQty": p.buy_quantity,
-                "sellAvg": number(p.sell_price),
-                "sellQty": p.sell_quantity,
-                "netQty": net,
-                "realizedProfit": number((p.sell_price - p.buy_price) * matched),
-                "unrealizedProfit": number(
-                    (security.last_price - (p.buy_price if net > 0 else p.sell_price)) * net
-                ),
-                "rbiReferenceRate": 1.0,
-                "multiplier": 1,
-                **dict.fromkeys(("carryForwardBuyQty", "carryForwardSellQty"), 0),
-                **dict.fromkeys(("carryForwardBuyValue", "carryForwardSellValue"), 0.0),
-                "dayBuyQty": p.buy_quantity,
-                "daySellQty": p.sell_quantity,
-                "dayBuyValue": number(buy_value),
-                "daySellValue": number(sell_value),
-                "drvExpiryDate": "0001-01-01",
-                "drvOptionType": None,
-                "drvStrikePrice": 0.0,
-                "crossCurrency": False,
-            }
-        )
+    # The demo day and every fill the sandbox made today (docs/brokers/dhan.md §4 Positions; [] when
+    # empty).
+    book = kit.day_book(BROKER, account, product=PRODUCTS.get)
+    rows = [position_row(account.account_id, key, leg) for key, leg in book.items()]
     return JsonResponse(rows, safe=False)
 
 
@@ -191,8 +157,8 @@ def _place(request, account):
     if quantity is None:
         return input_error("Invalid quantity")
     tag = str(body.get("correlationId") or "")
-    if len(tag) > 25:
-        return input_error("correlationId can be at most 25 characters")
+    if len(tag) > TAG_MAX:
+        return input_error(f"correlationId can be at most {TAG_MAX} characters")
     security = security_of(body["exchangeSegment"], body["securityId"])
     if security is None:
         return input_error("Invalid SecurityId")
@@ -203,7 +169,7 @@ def _place(request, account):
         order_id=kit.new_order_id("5"),
         account=account.account_id,
         symbol=security.symbol,
-        exchange=body["exchangeSegment"],
+        exchange=SEGMENT_EXCHANGES[body["exchangeSegment"]],
         side=body["transactionType"],
         quantity=int(quantity),
         order_type=ORDER_TYPES[body["orderType"]],
@@ -214,21 +180,29 @@ def _place(request, account):
         tag=tag,
     )
     # Like the real OMS, the place call answers TRANSIT; an RMS refusal shows in the book.
-    value = (Decimal(order.price) or security.last_price) * order.quantity
-    if order.side == "BUY" and value > Decimal(str(_available(account))):
-        order.status, order.status_message = "REJECTED", "Insufficient funds (RMS)"
+    refusal = kit.shortfall(BROKER, account, order, delivery="CNC")
+    if refusal is not None:
+        order.status, order.status_message = "REJECTED", rms_message(refusal)
     kit.save_order(BROKER, order)
-    if kit.order_reply_lost(BROKER, account.account_id):
-        return kit.lost_reply()
     return JsonResponse({"orderId": order.order_id, "orderStatus": "TRANSIT"})
 
 
 @api("GET", "POST")
 def orders(request, account):
     if request.method == "POST":
-        return _place(request, account)
+        return kit.order_write(BROKER, account.account_id, lambda: _place(request, account))
     book = kit.orders(BROKER, account.account_id)
     return JsonResponse([order_row(o, account.account_id) for o in book], safe=False)
+
+
+@api("GET")
+def order_by_correlation_id(request, account, correlation_id: str):
+    """docs/brokers/dhan.md §4 Order by correlation id: the order that carries our tag, one object
+    like GET /orders/{order-id} (the newest, should a tag have been reused)."""
+    found = kit.tagged(BROKER, account.account_id, correlation_id)
+    if not found:
+        return order_error("Order not found")
+    return JsonResponse(order_row(found[-1], account.account_id))
 
 
 def _modify(request, account, order: kit.SandboxOrder):
@@ -254,11 +228,18 @@ def _modify(request, account, order: kit.SandboxOrder):
 
 @api("GET", "PUT", "DELETE")
 def order_detail(request, account, order_id: str):
+    if request.method == "GET":
+        order = kit.find_order(BROKER, account.account_id, order_id)
+        if order is None:
+            return order_error("Order not found")
+        return JsonResponse(order_row(order, account.account_id))
+    return kit.order_write(BROKER, account.account_id, lambda: _change(request, account, order_id))
+
+
+def _change(request, account, order_id: str):
     order = kit.find_order(BROKER, account.account_id, order_id)
     if order is None:
         return order_error("Order not found")
-    if request.method == "GET":
-        return JsonResponse(order_row(order, account.account_id))
     if order.status != "OPEN":
         return order_error(f"Order is {status_word(order)} and cannot be changed")
     if request.method == "PUT":
@@ -269,34 +250,18 @@ def order_detail(request, account, order_id: str):
 
 
 @api("GET")
-def trades(request, account):
-    rows = []
-    for order in kit.orders(BROKER, account.account_id):
-        if not order.filled_quantity:
-            continue
-        row = order_row(order, account.account_id)
-        rows.append(
-            {
-                **{k: row[k] for k in ("dhanClientId", "orderId", "exchangeOrderId")},
-                "exchangeTradeId": f"2{order.order_id[-15:]}",
-                **{k: row[k] for k in ("transactionType", "exchangeSegment", "productType")},
-                **{k: row[k] for k in ("orderType", "tradingSymbol", "securityId")},
-                "customSymbol": universe.SECURITIES[order.symbol].name,
-                "tradedQuantity": order.filled_quantity,
-                "tradedPrice": number(order.average_price),
-                "createTime": ist(order.placed_at),
-                "updateTime": ist(order.updated_at),
-                "exchangeTime": ist(order.updated_at),
-                "drvExpiryDate": "NA",
-                "drvOptionType": "NA",
-                "drvStrikePrice": 0.0,
-            }
-        )
+def trades(request, account, order_id: str = ""):
+    """docs/brokers/dhan.md §4 Trade book, or with an order id the trades of that order (the SDK
+    asks for /trades/ with a trailing slash when it wants them all)."""
+    book = kit.orders(BROKER, account.account_id)
+    if order_id:
+        book = [o for o in book if o.order_id == order_id]
+    rows = [trade_row(o, account.account_id) for o in book if o.filled_quantity]
     return JsonResponse(rows, safe=False)
 
 
-# --- Market quotes (§4 LTP / OHLC): enveloped, integer ids in, string keys out ----------------
-def market_feed(with_ohlc: bool):
+# --- Market quotes (docs/brokers/dhan.md §4 LTP, OHLC, quote): enveloped, integer ids in ---------
+def market_feed(kind: str):
     @api("POST")
     def view(request, account):
         if request.headers.get("client-id") is None:  # mandatory on data APIs (§3)
@@ -315,16 +280,7 @@ def market_feed(with_ohlc: bool):
                 security = security_of(segment, security_id)
                 if security is None:
                     continue
-                row: dict = {"last_price": number(security.last_price)}
-                if with_ohlc:
-                    low = min(security.last_price, security.close_price)
-                    high = max(security.last_price, security.close_price)
-                    row["ohlc"] = {
-                        "open": number(security.close_price),
-                        "close": number(security.close_price),
-                        "high": number(high),
-                        "low": number(low),
-                    }
+                row = quote_row(security, depth=kind == "quote", ohlc=kind == "ohlc")
                 data[segment][str(security_id)] = row
         return JsonResponse({"data": data, "status": "success"})
 

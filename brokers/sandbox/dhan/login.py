@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import wraps
 
 from django.core.cache import cache
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.utils.html import escape
 from django.views.decorators.csrf import csrf_exempt
 
@@ -70,7 +70,7 @@ def api(*methods: str, auth: bool = True):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if request.method not in methods:
-                return HttpResponseNotAllowed(methods)
+                return ERRORS.wrong_method(methods)
             if not auth:
                 return view(request, *args, **kwargs)
             token = request.headers.get("access-token", "")

@@ -1,4 +1,6 @@
-"""Simulated Fyers API v3, written from shared/brokers/fyers.md (not from our adapter).
+"""Simulated Fyers API v3, written from docs/brokers/fyers.md (not from our adapter).
+
+A bare § number in this package is a section of docs/brokers/fyers.md.
 
 Both real hosts are served under /sandbox/fyers/: ``api-t1.fyers.in`` (``/api/v3/...`` trading
 and account, ``/data/...`` market data) and ``public.fyers.in`` (``/sym_details/...`` symbol
@@ -8,6 +10,7 @@ holds the login page and token exchanges, ``api`` the endpoints, ``render`` the 
 
 from django.urls import re_path
 
+from brokers.sandbox import web
 from brokers.sandbox.fyers import api, login
 from brokers.sandbox.fyers.login import demo_login_fields
 from brokers.sandbox.fyers.render import BROKER, ERRORS
@@ -29,5 +32,8 @@ urlpatterns = [
     re_path(r"^api/v3/orders/sync/?$", api.orders_sync),
     re_path(r"^api/v3/tradebook/?$", api.tradebook),
     re_path(r"^data/quotes/?$", api.quotes),
+    re_path(r"^data/depth/?$", api.depth),
+    re_path(r"^data/marketStatus/?$", api.market_status),
     re_path(r"^sym_details/(?P<name>[A-Za-z_]+\.csv)$", api.symbol_master),
+    re_path(r"^(?P<rest>.*)$", web.unknown_path(ERRORS)),
 ]

@@ -24,6 +24,7 @@ from brokers.sandbox.fyers.render import (
     TYPES,
     D,
     amount,
+    depth_row,
     error,
     fy_symbol,
     fy_token,
@@ -53,7 +54,7 @@ def signed(*methods: str, data: bool = False):
         @wraps(view)
         def handler(request):
             if request.method not in methods:
-                return HttpResponseNotAllowed(methods)
+                return ERRORS.wrong_method(methods)
             account = _account(request.headers.get("Authorization", ""))
             if account is None and data:
                 # F4: market-data routes answer -15. Its HTTP status was not recorded; we send
@@ -71,9 +72,6 @@ def signed(*methods: str, data: bool = False):
 def logout(request, account):
     kit.revoke_token(BROKER, request.headers["Authorization"].partition(":")[2])
     return ok(message="User Logged out Successfully")
-
-
-LIVE = ("OPEN", "TRIGGER PENDING")  # what open buys block margin in
 
 
 @signed("GET")
@@ -99,19 +97,19 @@ def profile(request, account_id):
 
 @signed("GET")
 def funds(request, account_id):
-    cash = universe.account(BROKER, account_id).cash
-    blocked = kit.open_buys_value(BROKER, account_id, live=LIVE)
+    # Today's fills and open buy orders use the funds; sale proceeds are receivable today.
+    ledger = kit.ledger(BROKER, universe.account(BROKER, account_id))
     rows = [
-        (1, "Total Balance", cash),
-        (2, "Utilized Amount", blocked),
-        (3, "Clear Balance", cash),
+        (1, "Total Balance", ledger.opening),
+        (2, "Utilized Amount", ledger.used),
+        (3, "Clear Balance", ledger.opening),
         (4, "Realized Profit and Loss", 0),
         (5, "Collaterals", 0),
         (6, "Fund Transfer", 0),
-        (7, "Receivables", 0),
+        (7, "Receivables", ledger.sold),
         (8, "Adhoc Limit", 0),
-        (9, "Limit at start of the day", cash),
-        (10, "Available Balance", cash - blocked),
+        (9, "Limit at start of the day", ledger.opening),
+        (10, "Available Balance", ledger.available),
     ]
     fund_limit = [
         {"id": i, "title": t, "equityAmount": amount(v), "commodityAmount": 0.0} for i, t, v in rows
@@ -194,6 +192,10 @@ def _check_prices(order_type: str, limit, stop, tick: Decimal) -> JsonResponse |
 
 @signed("POST", "PATCH", "DELETE")
 def orders_sync(request, account_id):
+    return kit.order_write(BROKER, account_id, lambda: _order_write(request, account_id))
+
+
+def _order_write(request, account_id):
     body = web.json_object(request)
     if not isinstance(body, dict):
         return error(-50, "Invalid input")
@@ -223,7 +225,7 @@ def _place(body: dict, account_id: str) -> JsonResponse | HttpResponse:
         return error(-300, "Invalid symbol")
     security, exchange = found
     qty, side, product = body.get("qty"), body.get("side"), body.get("productType")
-    if not _is_int(qty) or qty <= 0:
+    if not _is_int(qty) or qty <= 0:  # type: ignore[operator]
         return error(-310, "Invalid qty")
     if not _is_int(body.get("type")) or body["type"] not in TYPES:
         return error(-101, "Invalid order type")
@@ -248,7 +250,7 @@ def _place(body: dict, account_id: str) -> JsonResponse | HttpResponse:
         symbol=security.symbol,
         exchange=exchange,
         side="BUY" if side == 1 else "SELL",
-        quantity=qty,
+        quantity=qty,  # type: ignore[arg-type]
         order_type=order_type,
         product=product,
         price=str(limit if order_type in ("LIMIT", "SL") else 0),
@@ -257,22 +259,18 @@ def _place(body: dict, account_id: str) -> JsonResponse | HttpResponse:
         tag=str(body.get("orderTag") or ""),
         status="TRIGGER PENDING" if order_type in ("SL", "SL-M") else "OPEN",
     )
-    cost = (limit if order_type in ("LIMIT", "SL") else security.last_price) * qty
-    if order.side == "BUY" and cost > _available(account_id):
-        order.status, order.status_message = "REJECTED", "RMS:Margin Exceeds"
+    account = universe.account(BROKER, account_id)
+    refusal = kit.shortfall(BROKER, account, order, delivery="CNC")
+    if refusal is not None:
+        reason = "Margin Exceeds" if refusal.kind == "funds" else "Insufficient holdings"
+        order.status, order.status_message = "REJECTED", f"RMS:{reason}"
     kit.save_order(BROKER, order)
-    if kit.order_reply_lost(BROKER, account_id):
-        return kit.lost_reply()
     if order.status == "REJECTED":
         # The order exists (status 5 in the book) but the answer is an error, with HTTP 200.
-        return error(-99, f"RMS:Margin Exceeds for order {order.order_id}", 200, id=order.order_id)
+        message = f"{order.status_message} for order {order.order_id}"
+        return error(-99, message, 200, id=order.order_id)
     message = f"Order Submitted Successfully. Your Order Ref. No.{order.order_id}"
     return ok(code=1101, message=message, id=order.order_id)
-
-
-def _available(account_id: str) -> Decimal:
-    cash = universe.account(BROKER, account_id).cash
-    return cash - kit.open_buys_value(BROKER, account_id, live=LIVE)
 
 
 def _modify(order, body: dict) -> JsonResponse:
@@ -284,7 +282,7 @@ def _modify(order, body: dict) -> JsonResponse:
         return error(-310, "Invalid qty")
     limit = _price(body["limitPrice"]) if "limitPrice" in body else D(order.price)
     stop = _price(body["stopPrice"]) if "stopPrice" in body else D(order.trigger_price)
-    problem = _check_prices(order_type, limit, stop, universe.SECURITIES[order.symbol].tick_size)
+    problem = _check_prices(order_type, limit, stop, universe.SECURITIES[order.symbol].tick_size)  # type: ignore[arg-type]
     if problem:
         return problem
     order.order_type, order.quantity = order_type, qty
@@ -333,6 +331,27 @@ def quotes(request, account_id):
         }
         entries.append({"n": fy_symbol(security.symbol, exchange), "s": "ok", "v": values})
     return ok(d=entries)
+
+
+@signed("GET", data=True)
+def depth(request, account_id):
+    """docs/brokers/fyers.md §4 Market depth: one symbol, its book under d[symbol]."""
+    found = security_of(request.GET.get("symbol"))
+    if found is None:
+        return error(-300, "Invalid symbol")
+    security, exchange = found
+    return ok(d={fy_symbol(security.symbol, exchange): depth_row(security, exchange)})
+
+
+@signed("GET", data=True)
+def market_status(request, account_id):
+    """docs/brokers/fyers.md §4 Market status: the demo market trades whenever the sandbox runs
+    (orders fill at any hour), so its capital-market segments say OPEN."""
+    rows = [
+        {"exchange": code, "market_type": "NORMAL", "segment": 10, "status": "OPEN"}
+        for code in EXCHANGE_CODES.values()
+    ]
+    return ok(marketStatus=rows)
 
 
 @csrf_exempt

@@ -14,7 +14,15 @@ from django.views.decorators.csrf import csrf_exempt
 
 from brokers.clock import next_ist
 from brokers.sandbox import kit, universe, web
-from brokers.sandbox.fyers.render import ACCESS_CUTOVER, APPS, BROKER, REFRESH_TTL, error, ok
+from brokers.sandbox.fyers.render import (
+    ACCESS_CUTOVER,
+    APPS,
+    BROKER,
+    ERRORS,
+    REFRESH_TTL,
+    error,
+    ok,
+)
 
 
 def demo_login_fields() -> dict:
@@ -31,7 +39,7 @@ def _app_for_hash(value) -> str | None:
 
 def _token(app_id: str, account_id: str, *, sub: str, exp: float) -> str:
     claims = {"sub": sub, "app_id": app_id.rpartition("-")[0], "fy_id": account_id}
-    claims |= {"iat": int(clock.time()), "exp": int(exp), "jti": secrets.token_hex(4)}
+    claims |= {"iat": int(clock.time()), "exp": int(exp), "jti": secrets.token_hex(4)}  # type: ignore[dict-item]
     return web.jwt(claims, secret=APPS[app_id]["api_secret"], mac_bytes=16)
 
 
@@ -112,7 +120,7 @@ def _login_form(params) -> HttpResponse:
 @csrf_exempt
 def validate_authcode(request):
     if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+        return ERRORS.wrong_method(["POST"])
     body = web.json_object(request)
     if not isinstance(body, dict):
         return error(-50, "Invalid input")
@@ -135,7 +143,7 @@ def validate_authcode(request):
 @csrf_exempt
 def validate_refresh_token(request):
     if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+        return ERRORS.wrong_method(["POST"])
     body = web.json_object(request)
     if not isinstance(body, dict):
         return error(-50, "Invalid input")

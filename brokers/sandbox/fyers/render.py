@@ -22,6 +22,7 @@ STATUS_CODES = {"CANCELLED": 1, "COMPLETE": 2, "REJECTED": 5, "OPEN": 6, "TRIGGE
 PRODUCTS = {"CNC", "INTRADAY", "MARGIN", "MTF", "CO", "BO"}
 EXCHANGE_CODES = {"NSE": 10, "BSE": 12}
 SERIES = {"NSE": "EQ", "BSE": "A"}  # §6: BSE:SBIN-A, the series suffix is mandatory
+KITE_PRODUCTS = {"CNC": "CNC", "MIS": "INTRADAY", "NRML": "MARGIN"}  # the universe's words
 D = Decimal
 STAMP = "%d-%b-%Y %H:%M:%S"  # orderDateTime, IST (§4)
 
@@ -36,6 +37,14 @@ def error(code: int, message: str, status: int = 400, **extra) -> JsonResponse:
 
 
 class Errors(kit.ErrorBodies):
+    # No recorded answer for an unknown path or method: the error envelope with -50
+    # ("invalid parameters") and the HTTP status (UNCONFIRMED).
+    def not_found(self):
+        return error(-50, "Invalid request: no such API", 404)
+
+    def method_not_allowed(self):
+        return error(-50, "Invalid request method", 405)
+
     def token_invalid(self):
         return error(-16, "Could not authenticate the user", 401)  # F4: every /api/v3 route
 
@@ -111,6 +120,39 @@ def order_row(o, account_id: str, number: int) -> dict:
     }
 
 
+def depth_row(security, exchange: str) -> dict:
+    """docs/brokers/fyers.md §4 Market depth of one symbol (inner fields as clients read them,
+    UNCONFIRMED in the docs): the still demo market rests one order a tick either side."""
+    last, close, tick = security.last_price, security.close_price, security.tick_size
+    empty = {"price": 0, "volume": 0, "ord": 0}
+    band = (close * D("0.2")).quantize(tick)
+    return {
+        "totalbuyqty": 100,
+        "totalsellqty": 100,
+        "bids": [{"price": amount(last - tick), "volume": 100, "ord": 1}, *[empty] * 4],
+        "ask": [{"price": amount(last + tick), "volume": 100, "ord": 1}, *[empty] * 4],
+        "o": amount(close),
+        "h": amount(max(last, close)),
+        "l": amount(min(last, close)),
+        "c": amount(close),
+        "chp": amount((last - close) / close * 100),
+        "tick_Size": float(tick),
+        "ch": amount(last - close),
+        "ltq": 1,
+        "ltt": int(now_ist().timestamp()),
+        "ltp": amount(last),
+        "v": 0,
+        "atp": amount(last),
+        "lower_ckt": amount(close - band),
+        "upper_ckt": amount(close + band),
+        "expiry": "",
+        "oi": 0,
+        "oiflag": False,
+        "pdoi": 0,
+        "oipercent": 0.0,
+    }
+
+
 def security_of(fy_symbol):
     """`NSE:RELIANCE-EQ` → (security, "NSE"), or None for anything we do not list."""
     exchange, _, ticker = str(fy_symbol or "").upper().partition(":")
@@ -164,7 +206,7 @@ def master_rows(exchange: str) -> list[list[str]]:
 
 def holdings_payload(account_id: str) -> dict:
     rows, invested, current = [], D(0), D(0)
-    for number, h in enumerate(universe.account(BROKER, account_id).holdings, start=1):
+    for number, h in enumerate(universe.account(BROKER, account_id).holdings, start=1):  # type: ignore[union-attr]
         security = universe.SECURITIES[h.symbol]
         value, cost = security.last_price * h.quantity, h.average_price * h.quantity
         invested, current = invested + cost, current + value
@@ -199,7 +241,7 @@ def holdings_payload(account_id: str) -> dict:
 
 
 def positions_payload(account_id: str) -> dict:
-    book = kit.day_book(BROKER, universe.account(BROKER, account_id))
+    book = kit.day_book(BROKER, universe.account(BROKER, account_id), product=KITE_PRODUCTS.get)
     rows, realized_total, unrealized_total = [], D(0), D(0)
     for number, ((symbol, exchange, product), leg) in enumerate(book.items()):
         (bq, bv), (sq, sv) = (leg.bought, leg.paid), (leg.sold, leg.got)

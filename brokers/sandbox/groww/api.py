@@ -29,6 +29,8 @@ from brokers.sandbox.groww.render import (
     order_row,
     position_row,
     quote_payload,
+    rejection_remark,
+    status_payload,
     success,
     trade_row,
 )
@@ -42,7 +44,7 @@ def api(method: str):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if request.method != method:
-                return HttpResponseNotAllowed([method])
+                return ERRORS.wrong_method([method])
             # The scheme word in any case, as HTTP allows (RFC 9110 §11.1).
             token = web.credentials(request, "Bearer", any_case=True)
             account_id = kit.account_for_token(BROKER, token)
@@ -125,31 +127,38 @@ def positions(request, account):
 # --- Orders --------------------------------------------------------------------------------------
 @api("POST")
 def order_create(request, account, body):
+    return kit.order_write(BROKER, account.account_id, lambda: _create(account, body))
+
+
+def _create(account, body):
     problem = _order_problem(body, account)
     if problem:
         return problem
     order_type = ORDER_TYPES[body["order_type"]]
-    order = kit.save_order(
-        BROKER,
-        kit.SandboxOrder(
-            order_id="GMK" + "".join(secrets.choice(_ID_CHARS) for _ in range(16)),
-            account=account.account_id,
-            symbol=body["trading_symbol"],
-            exchange=body["exchange"],
-            side=body["transaction_type"],
-            quantity=body["quantity"],
-            order_type=order_type,
-            product=body["product"],
-            price=str(decimal_or_none(body.get("price"))),
-            trigger_price=str(decimal_or_none(body.get("trigger_price"))),
-            validity=body["validity"],
-            tag=body["order_reference_id"],
-            status="TRIGGER PENDING" if order_type in ("SL", "SL-M") else "OPEN",
-            status_message="Order placed successfully",
-        ),
+    order = kit.SandboxOrder(
+        order_id="GMK" + "".join(secrets.choice(_ID_CHARS) for _ in range(16)),
+        account=account.account_id,
+        symbol=body["trading_symbol"],
+        exchange=body["exchange"],
+        side=body["transaction_type"],
+        quantity=body["quantity"],
+        order_type=order_type,
+        product=body["product"],
+        price=str(decimal_or_none(body.get("price"))),
+        trigger_price=str(decimal_or_none(body.get("trigger_price"))),
+        validity=body["validity"],
+        tag=body["order_reference_id"],
+        status="TRIGGER PENDING" if order_type in ("SL", "SL-M") else "OPEN",
+        status_message="Order placed successfully",
     )
-    if kit.order_reply_lost(BROKER, account.account_id):
-        return kit.lost_reply()
+    # The RMS refuses after accepting: the create answer is a success, the order REJECTED.
+    refusal = kit.shortfall(BROKER, account, order, delivery="CNC")
+    if refusal is not None:
+        order.status, order.status_message = "REJECTED", rejection_remark(refusal)
+    try:
+        kit.save_order(BROKER, order, unique_tag=True)  # gotcha 10: one order per reference
+    except kit.DuplicateTag:
+        return duplicate_reference()
     return success(
         {
             "groww_order_id": order.order_id,
@@ -201,9 +210,13 @@ def _order_problem(body: dict, account) -> JsonResponse | None:
         return bad(problem)
     if body["segment"] != "CASH" or body["trading_symbol"] not in universe.SECURITIES:
         return bad("Invalid trading symbol.")
-    if any(o.tag == reference for o in kit.orders(BROKER, account.account_id)):
-        return failure("GA007", "Duplicate order reference id", 400)
+    if kit.tagged(BROKER, account.account_id, reference):
+        return duplicate_reference()
     return None
+
+
+def duplicate_reference():
+    return failure("GA007", "Duplicate order reference id", 400)
 
 
 def _shape_problem(body: dict) -> str | None:
@@ -225,6 +238,10 @@ def _shape_problem(body: dict) -> str | None:
 
 @api("POST")
 def order_modify(request, account, body):
+    return kit.order_write(BROKER, account.account_id, lambda: _modify(account, body))
+
+
+def _modify(account, body):
     order, problem = _open_order(account, body)
     if problem:
         return problem
@@ -243,6 +260,10 @@ def order_modify(request, account, body):
 
 @api("POST")
 def order_cancel(request, account, body):
+    return kit.order_write(BROKER, account.account_id, lambda: _cancel(account, body))
+
+
+def _cancel(account, body):
     order, problem = _open_order(account, body)
     if problem:
         return problem
@@ -284,6 +305,25 @@ def order_list(request, account):
 def order_detail(request, account, order_id):
     order, problem = _order_for_read(request, account, order_id)
     return problem or success(order_row(order))
+
+
+@api("GET")
+def order_status(request, account, order_id):
+    """GET /order/status/{groww_order_id}: where the order stands, in a few fields."""
+    order, problem = _order_for_read(request, account, order_id)
+    return problem or success(status_payload(order))
+
+
+@api("GET")
+def order_status_by_reference(request, account, reference):
+    """GET /order/status/reference/{order_reference_id}: the same, found by our own id
+    (gotcha 10: a reference id names one order)."""
+    if not request.GET.get("segment"):
+        return bad("Missing required field(s): segment")
+    found = kit.tagged(BROKER, account.account_id, reference)
+    if not found or request.GET["segment"] != "CASH":
+        return failure("GA004", "Requested entity does not exist", 404)
+    return success(status_payload(found[0]))
 
 
 @api("GET")

@@ -7,7 +7,7 @@ import hmac
 import time
 import uuid
 
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from brokers.clock import next_ist
@@ -33,7 +33,7 @@ def demo_login_fields() -> dict:
 @csrf_exempt
 def token_access(request):
     if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+        return ERRORS.wrong_method(["POST"])
     if not hmac.compare_digest(web.credentials(request, "Bearer", any_case=True), APP["api_key"]):
         return token_failure("GA005", "Invalid API key", 401)
     body = json_body(request)

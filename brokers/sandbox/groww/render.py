@@ -16,8 +16,7 @@ from brokers.sandbox.demo import DEMO_APPS
 
 BROKER = "groww"
 APP = DEMO_APPS[BROKER]
-# demo.py names no TOTP secret for Groww; this one is published with the sandbox.
-TOTP_SECRET = APP.get("totp_secret", "GROWWDEMOTOTP234")
+TOTP_SECRET = APP["totp_secret"]  # the demo TOTP key's secret, published with the sandbox
 TIMESTAMP_WINDOW = 600  # seconds a checksum's timestamp stays acceptable ("about 10 minutes")
 TOKEN_DIES = clock_time(6, 0)
 ORDER_TYPES = {"MARKET": "MARKET", "LIMIT": "LIMIT", "SL": "SL", "SL_M": "SL-M"}  # wire → kit
@@ -63,6 +62,14 @@ def token_failure(code: str, message: str, status: int) -> JsonResponse:
 
 
 class Errors(kit.ErrorBodies):
+    # Unknown path: GA004 with the HTTP 404 the SDK maps to its NotFound exception; a wrong
+    # method: GA001 "Bad request" (both bodies UNCONFIRMED).
+    def not_found(self):
+        return failure("GA004", "Requested entity does not exist", 404)
+
+    def method_not_allowed(self):
+        return failure("GA001", "Bad request", 405)
+
     def token_invalid(self):
         return failure("GA005", "User not authorised to perform this operation", 401)
 
@@ -105,6 +112,20 @@ def order_row(o: kit.SandboxOrder) -> dict:
         "trade_date": created[:10] + "T00:00:00",
         "order_reference_id": o.tag,
     }
+
+
+def status_payload(o: kit.SandboxOrder) -> dict:
+    """The order status answer: the detail's status fields only (exact set UNCONFIRMED)."""
+    row = order_row(o)
+    keys = ("groww_order_id", "order_status", "remark", "filled_quantity", "order_reference_id")
+    return {key: row[key] for key in keys}
+
+
+def rejection_remark(refusal: kit.Shortfall) -> str:
+    """The remark of an order the RMS refused (wording UNCONFIRMED)."""
+    if refusal.kind == "holdings":
+        return f"Insufficient holdings: {refusal.available:.0f} shares available to sell"
+    return f"Insufficient funds: required {refusal.required:.2f}, available {refusal.available:.2f}"
 
 
 def ohlc_text(security) -> str:
@@ -169,20 +190,22 @@ def json_body(request) -> dict | None:
 
 
 def margins_payload(account) -> dict:
-    # Open buy orders block their value (market orders at the last price).
-    open_buys = [
-        o
-        for o in kit.orders(BROKER, account.account_id)
-        if o.side == "BUY" and o.status not in FINAL
-    ]
-    values = {
-        o.order_id: (Decimal(o.price or 0) or last_price(o.symbol)) * o.quantity for o in open_buys
-    }
-    blocked = sum(values.values(), Decimal(0))
-    cnc = sum((values[o.order_id] for o in open_buys if o.product == "CNC"), Decimal(0))
-    free = account.cash - blocked
+    # Today's fills and open buy orders (market orders at the last price) use the margin;
+    # sale proceeds come back the same day.
+    ledger = kit.ledger(BROKER, account)
+    blocked, free = ledger.used, ledger.available
+    cnc = sum(
+        (
+            (Decimal(o.price or 0) or last_price(o.symbol)) * o.quantity
+            if o.status not in FINAL
+            else Decimal(o.average_price) * o.filled_quantity
+            for o in kit.orders(BROKER, account.account_id)
+            if o.side == "BUY" and o.product == "CNC"
+        ),
+        Decimal(0),
+    )
     return {
-        "clear_cash": number(account.cash),
+        "clear_cash": number(ledger.opening),
         "net_margin_used": number(blocked),
         "brokerage_and_charges": 0.0,
         "collateral_used": 0.0,

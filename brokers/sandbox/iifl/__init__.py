@@ -1,4 +1,6 @@
-"""Simulated IIFL Securities: Symphony XTS as served by ttblaze.iifl.com (shared/brokers/iifl.md).
+"""Simulated IIFL Securities: Symphony XTS as served by ttblaze.iifl.com (docs/brokers/iifl.md).
+
+A bare § number in this package is a section of docs/brokers/iifl.md.
 
 Two logins with the demo app's two key pairs (interactive and market data), each token bare in
 the ``authorization`` header; every answer is {type, code, description, result}. GET and DELETE
@@ -7,8 +9,9 @@ codes other than e-session-0007, the over-limit answer) are this simulator's bes
 ``login`` holds the sessions and the token check, ``api`` the endpoints, ``render`` the shapes.
 """
 
-from django.urls import path
+from django.urls import path, re_path
 
+from brokers.sandbox import web
 from brokers.sandbox.iifl import api, login
 from brokers.sandbox.iifl.login import demo_login_fields, route
 from brokers.sandbox.iifl.render import BROKER, ERRORS
@@ -33,4 +36,5 @@ urlpatterns = [
     path("apimarketdata/auth/logout", route(delete=login.market_logout)),
     path("apimarketdata/instruments/quotes", route(post=api.quotes)),
     path("apimarketdata/instruments/master", api.master),
+    re_path(r"^(?P<rest>.*)$", web.unknown_path(ERRORS)),
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.http import HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 
 from brokers.sandbox import kit, universe
@@ -31,6 +30,7 @@ from brokers.sandbox.iifl.render import (
     ok,
     order_row,
     position_row,
+    rejection_reason,
     security_of,
     stamp,
     touchline,
@@ -70,13 +70,15 @@ def profile(request, account, token):
 
 @session()
 def balance(request, account, token):
-    # Open buy orders block margin; §4 Funds says netMarginAvailable is what is left.
-    used = kit.open_buys_value(BROKER, account.account_id, live=LIVE)
+    # Today's fills and open buy orders use the margin, sale proceeds come back the same day;
+    # docs/brokers/iifl.md §4 Funds says netMarginAvailable is what is left.
+    ledger = kit.ledger(BROKER, account)
+    used = ledger.used
     sub_limits = {
-        "cashAvailable": amount(account.cash),
+        "cashAvailable": amount(ledger.opening + ledger.sold),
         "collateral": 0,
         "marginUtilized": amount(used),
-        "netMarginAvailable": amount(account.cash - used),
+        "netMarginAvailable": amount(ledger.available),
         "MTM": "0",
         "UnrealizedMTM": "0",
         "RealizedMTM": "0",
@@ -209,6 +211,20 @@ def _tag(data: dict) -> str:
 
 @session()
 def place(request, account, token):
+    return kit.order_write(
+        BROKER, account.account_id, lambda: _refused_or(_place, request, account)
+    )
+
+
+def _refused_or(write, request, account):
+    """A write's answer, its refusal included: the order faults wrap the whole exchange."""
+    try:
+        return write(request, account)
+    except Refusal as refusal:
+        return refusal.response
+
+
+def _place(request, account):
     data = json_body(request)
     segment = _choice(data, "exchangeSegment", tuple(SEGMENT_NUMBERS))
     instrument = _number(data, "exchangeInstrumentID", whole=True, positive=True)
@@ -241,13 +257,10 @@ def place(request, account, token):
         status="TRIGGER PENDING" if order_type in ("SL", "SL-M") else "OPEN",
     )
     # gotcha 11: the RMS refuses after "Request sent"; only the order book tells.
-    cost = (limit or security.last_price) * quantity
-    if side == "BUY" and product == "CNC" and cost > account.cash:
-        order.status = "REJECTED"
-        order.status_message = f"RMS:Margin Exceeds,Required:{cost:.2f}, Available:{account.cash}"
+    refusal = kit.shortfall(BROKER, account, order, delivery="CNC")
+    if refusal is not None:
+        order.status, order.status_message = "REJECTED", rejection_reason(refusal)
     kit.save_order(BROKER, order)
-    if kit.order_reply_lost(BROKER, account.account_id):
-        return kit.lost_reply()
     result = {
         "AppOrderID": int(order.order_id),
         "OrderUniqueIdentifier": tag,
@@ -280,6 +293,12 @@ MODIFY_FIELDS = (
 
 @session()
 def modify(request, account, token):
+    return kit.order_write(
+        BROKER, account.account_id, lambda: _refused_or(_modify, request, account)
+    )
+
+
+def _modify(request, account):
     """PUT /interactive/orders: the SDK always sends every modified* field (gotcha 12)."""
     data = json_body(request)
     missing = [f'"{name}" is required' for name in MODIFY_FIELDS if name not in data]
@@ -310,6 +329,12 @@ def modify(request, account, token):
 
 @session()
 def cancel(request, account, token):
+    return kit.order_write(
+        BROKER, account.account_id, lambda: _refused_or(_cancel, request, account)
+    )
+
+
+def _cancel(request, account):
     """DELETE /interactive/orders?appOrderID=&orderUniqueIdentifier= (query parameters)."""
     query = request.GET.dict()
     missing = [
@@ -354,7 +379,7 @@ def quotes(request, account, token):
 def master(request):
     """POST /apimarketdata/instruments/master: one headerless pipe-separated string (§4)."""
     if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+        return ERRORS.wrong_method(["POST"])
     # The master is public (S3 fetches it bare); a token, when sent, still picks the faults.
     token = request.headers.get("authorization", "")
     account_id = kit.account_for_token(BROKER, token, kind="marketdata") or "*"

@@ -3,12 +3,10 @@ check (§3) every call goes through."""
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import time as clock
 from functools import wraps
 
-from django.http import HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 
 from brokers.clock import next_ist
@@ -24,6 +22,7 @@ from brokers.sandbox.iifl.render import (
     error,
     ok,
 )
+from config import jsonbody
 
 
 def demo_login_fields() -> dict:
@@ -38,7 +37,7 @@ def route(**handlers):
     def view(request):
         handler = handlers.get(request.method.lower())
         if handler is None:
-            return HttpResponseNotAllowed([m.upper() for m in handlers])
+            return ERRORS.wrong_method([m.upper() for m in handlers])
         try:
             return handler(request)
         except Refusal as refusal:
@@ -84,7 +83,7 @@ def _jwt_like(account_id: str, app_key: str) -> str:
 def _credentials(request) -> dict:
     """The SDK posts the login form-encoded, openalgo as JSON: accept both (§1)."""
     try:
-        data = json.loads(request.body or b"")
+        data = jsonbody.loads(request.body or b"")
     except ValueError:
         data = request.POST.dict()
     return data if isinstance(data, dict) else {}

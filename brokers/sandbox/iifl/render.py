@@ -13,6 +13,7 @@ from django.http import HttpResponse, JsonResponse
 from brokers.clock import IST
 from brokers.sandbox import kit, universe
 from brokers.sandbox.demo import DEMO_APPS
+from config import jsonbody
 
 BROKER = "iifl"
 APP = DEMO_APPS[BROKER]
@@ -60,6 +61,14 @@ def nothing(area: str) -> JsonResponse:
 
 
 class Errors(kit.ErrorBodies):
+    # No recorded answer for an unknown path or method: the envelope with the HTTP status
+    # (codes and words UNCONFIRMED, like every e- code but e-session-0007).
+    def not_found(self) -> HttpResponse:
+        return error("e-request-0404", "Resource Not Found", 404)
+
+    def method_not_allowed(self) -> HttpResponse:
+        return error("e-request-0405", "Method Not Allowed", 405)
+
     def token_invalid(self, status: int = 400) -> HttpResponse:
         # §5: interactive answers 400; market data has been seen answering 200.
         return error("e-session-0007", "Invalid Token", status)
@@ -86,7 +95,7 @@ class Refusal(Exception):
 
 def json_body(request) -> dict:
     try:
-        data = json.loads(request.body or b"{}")
+        data = jsonbody.loads(request.body or b"{}")
     except ValueError:
         raise Refusal(bad_request("request body is not valid JSON")) from None
     if not isinstance(data, dict):
@@ -94,6 +103,13 @@ def json_body(request) -> dict:
     if "clientID" in data:  # gotcha 3: investor logins must not name a client
         raise Refusal(bad_request('"clientID" is not allowed'))
     return data
+
+
+def rejection_reason(refusal: kit.Shortfall) -> str:
+    """CancelRejectReason of an order the RMS refused (gotcha 11; wording UNCONFIRMED)."""
+    if refusal.kind == "holdings":
+        return f"RMS:Insufficient holdings, Available:{refusal.available:.0f}"
+    return f"RMS:Margin Exceeds,Required:{refusal.required:.2f}, Available:{refusal.available:.2f}"
 
 
 def amount(value: Decimal) -> str:

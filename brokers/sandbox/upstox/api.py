@@ -24,13 +24,17 @@ from brokers.sandbox.upstox.render import (
     TAG_MAX,
     UNSUPPORTED,
     error,
+    history_row,
     instrument_key,
     latency,
     master_rows,
     ok,
     order_row,
     profile_data,
+    quote_row,
     resolve,
+    rms_message,
+    trade_row,
 )
 
 
@@ -42,7 +46,7 @@ def api(*methods: str, version: str = "", write: bool = False):
         @functools.wraps(view)
         def handler(request):
             if request.method not in methods:
-                return error(405, "UDAPI10000", UNSUPPORTED)
+                return ERRORS.wrong_method(methods)
             accept = request.headers.get("Accept", "")
             if accept and "json" not in accept and "*/*" not in accept:
                 return error(406, "UDAPI10000", UNSUPPORTED)
@@ -82,12 +86,14 @@ def profile(request, account):
 
 @api("GET", version="2.0")
 def funds(request, account):
-    blocked = kit.open_buys_value(BROKER, account.account_id)
+    # Today's fills and open buy orders use the margin; sale proceeds count the same day.
+    ledger = kit.ledger(BROKER, account)
     zero = dict.fromkeys(
         ("used_margin", "payin_amount", "span_margin", "adhoc_margin", "notional_cash"), 0
     )
-    equity = {**zero, "used_margin": web.number(blocked), "exposure_margin": 0}
-    equity["available_margin"] = web.number(account.cash - blocked)
+    equity = {**zero, "used_margin": web.number(ledger.used), "exposure_margin": 0}
+    equity["payin_amount"] = web.number(ledger.sold)
+    equity["available_margin"] = web.number(ledger.available)
     # Since July 2025 all funds sit in "equity"; "commodity" stays, zeroed.
     return ok(
         {"equity": equity, "commodity": {**zero, "available_margin": 0, "exposure_margin": 0}}
@@ -183,52 +189,84 @@ def order_book(request, account):
 
 @api("GET", version="2.0")
 def trades(request, account):
-    rows = []
-    for o in kit.orders(BROKER, account.account_id):
-        if o.status != "COMPLETE":
-            continue
-        row = order_row(o)
-        rows.append(
-            {k: row[k] for k in ("exchange", "product", "trading_symbol", "tradingsymbol")}
-            | {k: row[k] for k in ("instrument_token", "order_type", "transaction_type")}
-            | {
-                "quantity": o.filled_quantity,
-                "exchange_order_id": row["exchange_order_id"],
-                "order_id": o.order_id,
-                "exchange_timestamp": web.ist_stamp(o.updated_at, "%d-%b-%Y %H:%M:%S"),
-                "average_price": web.number(o.average_price),
-                "trade_id": o.order_id[-8:],
-                "order_ref_id": row["order_ref_id"],
-                "order_timestamp": web.ist_stamp(o.placed_at, "%d-%b-%Y %H:%M:%S"),
-            }
-        )
-    return ok(rows)
+    fills = [o for o in kit.orders(BROKER, account.account_id) if o.filled_quantity]
+    return ok([trade_row(o) for o in fills])
 
 
-@api("GET")
-def ltp(request, account):
-    """LTP Quotes V3: keyed SEGMENT:SYMBOL; "cp" is the previous close."""
-    keys = [k for k in request.GET.get("instrument_key", "").split(",") if k]
-    if not keys:
-        return error(400, "UDAPI1009", "instrument_key is required", "instrument_key")
-    if len(keys) > 500:
-        return error(400, "UDAPI100043", "Maximum 500 instrument keys are allowed")
-    data = {}
-    for key in keys:
-        if "|" not in key:
-            return error(400, "UDAPI1011", "Invalid format", "instrument_key", key)
-        found = resolve(key)
-        if found is None:
-            return error(400, "UDAPI1087", "Invalid Instrument key", "instrument_key", key)
-        s, exchange = found
-        data[f"{SEGMENTS[exchange]}:{s.symbol}"] = {
-            "last_price": web.number(s.last_price),
-            "instrument_token": key,
-            "ltq": 5,
-            "volume": 1_000_000,
-            "cp": web.number(s.close_price),
-        }
-    return ok(data)
+@api("GET", version="2.0")
+def order_details(request, account):
+    """GET /v2/order/details?order_id=: the order's latest state (docs/brokers/upstox.md §4 Order
+    latest status)."""
+    order, problem = _known_order(account, request.GET.get("order_id"))
+    return problem or ok(order_row(order))
+
+
+@api("GET", version="2.0")
+def order_history(request, account):
+    """GET /v2/order/history?order_id=&tag=: every state of the order, or of every order that
+    carries the tag; with both, the order that matches both (the SDK's docstring)."""
+    order_id, tag = request.GET.get("order_id"), request.GET.get("tag")
+    if not order_id and not tag:
+        return error(400, "UDAPI1023", "Order id is required", "order_id")
+    if order_id:
+        order, problem = _known_order(account, order_id)
+        if problem:
+            return problem
+        matching = [order] if not tag or order.tag == tag else []
+    else:
+        matching = kit.tagged(BROKER, account.account_id, tag)
+    if not matching:
+        return error(400, "UDAPI100010", "Order not found", "tag", tag)
+    return ok([history_row(o, step, at) for o in matching for step, at in kit.history(o)])
+
+
+@api("GET", version="2.0")
+def order_trades(request, account):
+    """GET /v2/order/trades?order_id=: the trades of one order (none until it fills)."""
+    order, problem = _known_order(account, request.GET.get("order_id"))
+    if problem:
+        return problem
+    return ok([trade_row(order)] if order.filled_quantity else [])
+
+
+def _known_order(account, order_id):
+    """The account's order, or the documented error (UDAPI1023/1010/100010)."""
+    if not order_id:
+        return None, error(400, "UDAPI1023", "Order id is required", "order_id")
+    if not ORDER_ID.match(str(order_id)):
+        message = "Order id accepts only alphanumeric characters and '-'."
+        return None, error(400, "UDAPI1010", message, "order_id", order_id)
+    order = kit.find_order(BROKER, account.account_id, str(order_id))
+    if order is None:
+        return None, error(400, "UDAPI100010", "Order not found", "order_id", order_id)
+    return order, None
+
+
+def quotes_view(kind: str, *, key_param: str = "instrument_key", version: str = ""):
+    """The quote routes: keyed SEGMENT:SYMBOL (gotcha 6), each row naming its instrument key.
+    The v2 routes also take the list as ``symbol=``, as the v2.30 SDK sends it
+    (docs/brokers/upstox.md §4)."""
+
+    @api("GET", version=version)
+    def view(request, account):
+        given = request.GET.get(key_param) or request.GET.get("symbol", "")
+        keys = [k for k in given.split(",") if k]
+        if not keys:
+            return error(400, "UDAPI1009", "instrument_key is required", "instrument_key")
+        if len(keys) > 500:
+            return error(400, "UDAPI100043", "Maximum 500 instrument keys are allowed")
+        data = {}
+        for key in keys:
+            if "|" not in key:
+                return error(400, "UDAPI1011", "Invalid format", "instrument_key", key)
+            found = resolve(key)
+            if found is None:
+                return error(400, "UDAPI1087", "Invalid Instrument key", "instrument_key", key)
+            security, exchange = found
+            data[f"{SEGMENTS[exchange]}:{security.symbol}"] = quote_row(kind, security, key)
+        return ok(data)
+
+    return view
 
 
 # --- Orders (api-hft.upstox.com, v3) -----------------------------------------------------------
@@ -267,6 +305,10 @@ def _check_terms(body: dict):
 
 @api("POST", write=True)
 def place_order(request, account):
+    return kit.order_write(BROKER, account.account_id, lambda: _place(request, account))
+
+
+def _place(request, account):
     body = _json_body(request)
     if body is None:
         return error(400, "UDAPI100038", "Invalid input passed to the API")
@@ -291,39 +333,35 @@ def place_order(request, account):
         return error(400, "UDAPI1087", "Invalid Instrument key", "instrument_token", key)
     security, exchange = found
     stop = body["order_type"] in ("SL", "SL-M")
-    order = kit.save_order(
-        BROKER,
-        kit.SandboxOrder(
-            order_id=kit.new_order_id(),
-            account=account.account_id,
-            symbol=security.symbol,
-            exchange=exchange,
-            side=body["transaction_type"],
-            quantity=quantity,
-            order_type=body["order_type"],
-            product=body["product"],
-            price=str(body["price"]),
-            trigger_price=str(body["trigger_price"]),
-            validity=body["validity"],
-            tag=str(tag),
-            status="TRIGGER PENDING" if stop else "OPEN",
-        ),
+    order = kit.SandboxOrder(
+        order_id=kit.new_order_id(),
+        account=account.account_id,
+        symbol=security.symbol,
+        exchange=exchange,
+        side=body["transaction_type"],
+        quantity=quantity,
+        order_type=body["order_type"],
+        product=body["product"],
+        price=str(body["price"]),
+        trigger_price=str(body["trigger_price"]),
+        validity=body["validity"],
+        tag=str(tag),
+        status="TRIGGER PENDING" if stop else "OPEN",
     )
-    if kit.order_reply_lost(BROKER, account.account_id):
-        return kit.lost_reply()
+    # The RMS refuses after accepting: the order id comes back, the book says rejected.
+    refusal = kit.shortfall(BROKER, account, order, delivery="D")
+    if refusal is not None:
+        order.status = "REJECTED"
+        order.status_message, order.status_raw = rms_message(refusal, account.account_id)
+    kit.save_order(BROKER, order)
     return ok({"order_ids": [order.order_id]}, **latency())
 
 
 def _live_order(account, order_id, *, verb: str):
     """The order to change, or the documented error (UDAPI1023/1010/100010/100040)."""
-    if not order_id:
-        return None, error(400, "UDAPI1023", "Order id is required", "order_id")
-    if not ORDER_ID.match(str(order_id)):
-        message = "Order id accepts only alphanumeric characters and '-'."
-        return None, error(400, "UDAPI1010", message, "order_id", order_id)
-    order = kit.find_order(BROKER, account.account_id, str(order_id))
-    if order is None:
-        return None, error(400, "UDAPI100010", "Order not found", "order_id", order_id)
+    order, problem = _known_order(account, order_id)
+    if problem:
+        return None, problem
     if order.status in FINISHED:
         code = "UDAPI100040" if verb == "Cancel" else "UDAPI100036"
         message = f"{verb} of already cancelled/rejected/completed order is not allowed"
@@ -333,6 +371,10 @@ def _live_order(account, order_id, *, verb: str):
 
 @api("PUT", write=True)
 def modify_order(request, account):
+    return kit.order_write(BROKER, account.account_id, lambda: _modify(request, account))
+
+
+def _modify(request, account):
     body = _json_body(request)
     if body is None:
         return error(400, "UDAPI100038", "Invalid input passed to the API")
@@ -353,6 +395,10 @@ def modify_order(request, account):
 
 @api("DELETE", write=True)
 def cancel_order(request, account):
+    return kit.order_write(BROKER, account.account_id, lambda: _cancel(request, account))
+
+
+def _cancel(request, account):
     order, problem = _live_order(account, request.GET.get("order_id"), verb="Cancel")
     if problem:
         return problem
@@ -366,8 +412,3 @@ def instrument_master(request, name: str):
     exchanges = {"complete": ("NSE", "BSE"), "NSE": ("NSE",), "BSE": ("BSE",)}[name]
     payload = gzip.compress(json.dumps(master_rows(exchanges)).encode(), mtime=0)
     return HttpResponse(payload, content_type="application/gzip")
-
-
-@csrf_exempt
-def unsupported(request, rest: str = ""):
-    return error(404, "UDAPI10000", UNSUPPORTED)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import re
+import time
+from decimal import Decimal
 
 from django.http import JsonResponse
 
@@ -43,6 +45,14 @@ def latency() -> dict:
 
 
 class Errors(kit.ErrorBodies):
+    # docs/brokers/upstox.md §5: UDAPI10000 is Upstox's "unsupported request/URL", with HTTP 404 or
+    # 405.
+    def not_found(self):
+        return error(404, "UDAPI10000", UNSUPPORTED)
+
+    def method_not_allowed(self):
+        return error(405, "UDAPI10000", UNSUPPORTED)
+
     def token_invalid(self):
         return error(401, "UDAPI100050", "Invalid token used to access API")
 
@@ -107,7 +117,7 @@ def order_row(o: kit.SandboxOrder) -> dict:
         "filled_quantity": o.filled_quantity,
         "pending_quantity": o.quantity - o.filled_quantity if open_now else 0,
         "status_message": o.status_message or None,
-        "status_message_raw": o.status_message or None,
+        "status_message_raw": o.status_raw or o.status_message or None,
         "exchange_order_id": "1" + o.order_id,
         "parent_order_id": None,
         "order_id": o.order_id,
@@ -117,6 +127,101 @@ def order_row(o: kit.SandboxOrder) -> dict:
         "is_amo": False,
         "order_request_id": "1",
         "order_ref_id": "udapi-" + o.order_id[-8:],
+    }
+
+
+def history_row(o: kit.SandboxOrder, status: str, at: float) -> dict:
+    """One step of GET /v2/order/history: the order as it stood then, in lowercase words."""
+    filled = o.filled_quantity if status == "COMPLETE" else 0
+    row = order_row(o) | {
+        "status": status.lower(),
+        "filled_quantity": filled,
+        "average_price": web.number(o.average_price) if filled else 0,
+        "pending_quantity": o.quantity - filled if status not in FINISHED else 0,
+        "order_timestamp": web.ist_stamp(at),
+        "exchange_timestamp": web.ist_stamp(at),
+    }
+    if status != "REJECTED":
+        row["status_message"] = row["status_message_raw"] = None
+    return row
+
+
+def trade_row(o: kit.SandboxOrder) -> dict:
+    """docs/brokers/upstox.md §4 Trade: one fill per filled order (the demo market fills at
+    once)."""
+    row = order_row(o)
+    keys = ("exchange", "product", "trading_symbol", "tradingsymbol", "instrument_token")
+    return {k: row[k] for k in keys} | {
+        "order_type": row["order_type"],
+        "transaction_type": row["transaction_type"],
+        "quantity": o.filled_quantity,
+        "exchange_order_id": row["exchange_order_id"],
+        "order_id": o.order_id,
+        "exchange_timestamp": web.ist_stamp(o.updated_at, "%d-%b-%Y %H:%M:%S"),
+        "average_price": web.number(o.average_price),
+        "trade_id": o.order_id[-8:],
+        "order_ref_id": row["order_ref_id"],
+        "order_timestamp": web.ist_stamp(o.placed_at, "%d-%b-%Y %H:%M:%S"),
+    }
+
+
+def rms_message(refusal: kit.Shortfall, account_id: str) -> tuple[str, str]:
+    """A rejection's status_message and status_message_raw (wording UNCONFIRMED)."""
+    if refusal.kind == "holdings":
+        return "Insufficient holdings to sell.", ""
+    required, available = f"{refusal.required:.2f}", f"{refusal.available:.2f}"
+    return (
+        f"Insufficient funds. Required margin is {required} but available margin is {available}.",
+        f"RMS:Margin Exceeds,Required:{required}, Available:{available} for entity "
+        f"account-{account_id} across exchange across segment across product ",
+    )
+
+
+def quote_row(kind: str, s: universe.Security, key: str) -> dict:
+    """An entry of the LTP (v3 or v2) or full-quote map; "cp" and ohlc.close are the previous
+    session's close, and the still demo market rests one order a tick either side."""
+    last, close = s.last_price, s.close_price
+    if kind == "ltp3":
+        return {
+            "last_price": web.number(last),
+            "instrument_token": key,
+            "ltq": 5,
+            "volume": 1_000_000,
+            "cp": web.number(close),
+        }
+    if kind == "ltp":
+        return {"last_price": web.number(last), "instrument_token": key}
+    level = {"quantity": 0, "price": 0, "orders": 0}
+    band = (close * Decimal("0.2")).quantize(s.tick_size)
+    now = time.time()
+    return {
+        "ohlc": {
+            "open": web.number(close),
+            "high": web.number(max(last, close)),
+            "low": web.number(min(last, close)),
+            "close": web.number(close),
+        },
+        "depth": {
+            "buy": [{"quantity": 100, "price": web.number(last - s.tick_size), "orders": 1}]
+            + [level] * 4,
+            "sell": [{"quantity": 100, "price": web.number(last + s.tick_size), "orders": 1}]
+            + [level] * 4,
+        },
+        "timestamp": web.ist_stamp(now, "%Y-%m-%dT%H:%M:%S.000+05:30"),
+        "instrument_token": key,
+        "symbol": s.symbol,
+        "last_price": web.number(last),
+        "volume": 1_000_000,
+        "average_price": web.number(last),
+        "oi": 0,
+        "net_change": web.number(last - close),
+        "total_buy_quantity": 100,
+        "total_sell_quantity": 100,
+        "lower_circuit_limit": web.number(close - band),
+        "upper_circuit_limit": web.number(close + band),
+        "last_trade_time": str(int(now * 1000)),
+        "oi_day_high": 0,
+        "oi_day_low": 0,
     }
 
 
@@ -155,3 +260,19 @@ def master_rows(exchanges: tuple[str, ...]) -> list[dict]:
             }
         )
     return rows
+
+
+def postback_body(o: kit.SandboxOrder) -> dict:
+    """Upstox's order-update webhook (Webhook in the Upstox API docs): the order stream's
+    update, unsigned — the docs ask for an open POST endpoint."""
+    row = order_row(o)
+    return {
+        "update_type": "order",
+        "user_id": o.account,
+        "userId": o.account,
+        "instrument_key": row["instrument_token"],
+        **row,
+    }
+
+
+kit.register_postback(BROKER, postback_body)

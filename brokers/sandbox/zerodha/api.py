@@ -20,11 +20,12 @@ from brokers.sandbox.zerodha.render import (
     MAX_MODIFICATIONS,
     ORDER_TYPES,
     PRODUCTS,
-    QUOTE_LIMIT,
+    QUOTE_LIMITS,
     VALIDITIES,
     VARIETIES,
     bad_input,
     fail,
+    history_row,
     holding_rows,
     instrument_csv,
     margin_segment,
@@ -34,6 +35,8 @@ from brokers.sandbox.zerodha.render import (
     position_row,
     profile_data,
     quote_data,
+    rms_message,
+    tag_allowed,
     trade_row,
 )
 
@@ -47,7 +50,7 @@ def api(*methods: str):
         @functools.wraps(view)
         def handler(request, *args, **kwargs):
             if request.method not in methods:
-                return fail("Method not allowed", "GeneralException", 405)
+                return ERRORS.wrong_method(methods)
             if request.headers.get("X-Kite-Version") != "3":
                 return bad_input("Invalid or missing `X-Kite-Version` header.")
             api_key, _, token = web.credentials(request, "token").partition(":")
@@ -68,7 +71,12 @@ def profile(request, account):
 
 @api("GET")
 def margins(request, account, segment=None):
-    segments = {"equity": margin_segment(account.cash), "commodity": margin_segment(Decimal(0))}
+    # The equity segment follows the sandbox's own fills and open orders.
+    ledger = kit.ledger(BROKER, account)
+    segments = {
+        "equity": margin_segment(ledger),
+        "commodity": margin_segment(kit.Ledger(Decimal(0))),
+    }
     if segment is None:
         return ok(segments)
     if segment not in segments:
@@ -91,6 +99,24 @@ def positions(request, account):
 @api("GET")
 def order_book(request, account):
     return ok([order_row(o) for o in kit.orders(BROKER, account.account_id)])
+
+
+@api("GET")
+def order_history(request, account, order_id):
+    """docs/brokers/zerodha.md §4 One order's history: every state it went through, oldest first."""
+    order = kit.find_order(BROKER, account.account_id, order_id)
+    if order is None:
+        return bad_input("Invalid `order_id`.")
+    return ok([history_row(order, status, at) for status, at in kit.history(order)])
+
+
+@api("GET")
+def order_trades(request, account, order_id):
+    """docs/brokers/zerodha.md §4 Trades of an order: empty until it fills."""
+    order = kit.find_order(BROKER, account.account_id, order_id)
+    if order is None:
+        return bad_input("Invalid `order_id`.")
+    return ok([trade_row(order)] if order.filled_quantity else [])
 
 
 def _price(form, name: str, security: universe.Security) -> tuple[Decimal | None, str]:
@@ -117,6 +143,10 @@ def _form(request):
 
 @api("POST")
 def place(request, account, variety):
+    return kit.order_write(BROKER, account.account_id, lambda: _place(request, account, variety))
+
+
+def _place(request, account, variety):
     if variety not in VARIETIES:
         return bad_input("Invalid `variety`.")
     if variety != "regular":
@@ -135,7 +165,7 @@ def place(request, account, variety):
         "product": form["product"] in PRODUCTS,
         "validity": form.get("validity", "DAY") in VALIDITIES,
         "quantity": form["quantity"].isdigit() and int(form["quantity"]) > 0,
-        "tag": len(form.get("tag", "")) <= 20,
+        "tag": tag_allowed(form.get("tag", "")),
     }
     for name, valid in checks.items():
         if not valid:
@@ -173,29 +203,22 @@ def place(request, account, variety):
         status="TRIGGER PENDING" if order_type in ("SL", "SL-M") else "OPEN",
     )
     # The RMS rejects after accepting: the order id comes back, the book says REJECTED.
-    _risk_check(order, account, price or security.last_price)
+    refusal = kit.shortfall(BROKER, account, order, delivery="CNC")
+    if refusal is not None:
+        order.status = "REJECTED"
+        order.status_message, order.status_raw = rms_message(refusal, account.account_id)
     kit.save_order(BROKER, order)
-    if kit.order_reply_lost(BROKER, account.account_id):
-        return kit.lost_reply()
     return ok({"order_id": order.order_id})
-
-
-def _risk_check(order: kit.SandboxOrder, account, price: Decimal) -> None:
-    required = price * order.quantity
-    if order.side == "BUY" and required > account.cash:
-        order.status = "REJECTED"
-        order.status_message = (
-            f"Insufficient funds. Required margin is {required:.2f} "
-            f"but available margin is {account.cash:.2f}."
-        )
-    held = sum(h.quantity for h in account.holdings if h.symbol == order.symbol)
-    if order.side == "SELL" and order.product == "CNC" and order.quantity > held:
-        order.status = "REJECTED"
-        order.status_message = "Insufficient holdings to sell. Check your holdings."
 
 
 @api("PUT", "DELETE")
 def order_change(request, account, variety, order_id):
+    return kit.order_write(
+        BROKER, account.account_id, lambda: _change(request, account, variety, order_id)
+    )
+
+
+def _change(request, account, variety, order_id):
     if variety not in VARIETIES:
         return bad_input("Invalid `variety`.")
     order = kit.find_order(BROKER, account.account_id, order_id)
@@ -252,13 +275,15 @@ def trades(request, account):
 
 # --- Market data (§4) --------------------------------------------------------------------------
 def quote_view(kind: str):
+    limit = QUOTE_LIMITS[kind]
+
     @api("GET")
     def view(request, account):
         keys = request.GET.getlist("i")
         if not keys:
             return bad_input("No instruments specified.")
-        if len(keys) > QUOTE_LIMIT:
-            return bad_input(f"Too many instruments: at most {QUOTE_LIMIT}.")
+        if len(keys) > limit:
+            return bad_input(f"Too many instruments: at most {limit}.")
         data = {}
         for key in keys:
             exchange, _, symbol = key.partition(":")

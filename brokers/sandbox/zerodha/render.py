@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import string
+import time
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -21,8 +25,13 @@ PRODUCTS = ("CNC", "MIS", "NRML", "MTF")
 ORDER_TYPES = ("MARKET", "LIMIT", "SL", "SL-M")
 VALIDITIES = ("DAY", "IOC", "TTL")
 LIVE = ("OPEN", "TRIGGER PENDING")
+FINAL = ("COMPLETE", "CANCELLED", "REJECTED")
 MAX_MODIFICATIONS = 25  # §5: then cancel and place again
-QUOTE_LIMIT = 1000  # §4: /quote/ohlc and /quote/ltp
+QUOTE_LIMITS = {"quote": 500, "quote/ohlc": 1000, "quote/ltp": 1000}  # docs/brokers/zerodha.md §4
+TAG_MAX = 20  # docs/brokers/zerodha.md §6
+# docs/brokers/zerodha.md §6: the docs say alphanumeric; the official mocks show spaces, and Kite
+# staff say "@" is whitelisted. Anything else is refused here, the stricter reading.
+TAG_CHARACTERS = frozenset(string.ascii_letters + string.digits + " @")
 UTILISED = (  # noqa: SIM905 - the §4 field list as the notes write it
     "debits exposure m2m_realised m2m_unrealised option_premium payout span holding_sales "
     "turnover liquid_collateral stock_collateral delivery"
@@ -48,6 +57,14 @@ def bad_input(message: str) -> JsonResponse:
 
 
 class Errors(kit.ErrorBodies):
+    # docs/brokers/zerodha.md §5 lists 404 and 405 among Kite's HTTP codes; the message words are
+    # UNCONFIRMED.
+    def not_found(self):
+        return fail("Route not found", "GeneralException", 404)
+
+    def method_not_allowed(self):
+        return fail("Method not allowed", "GeneralException", 405)
+
     def token_invalid(self):
         return fail("Incorrect `api_key` or `access_token`.", "TokenException", 403)
 
@@ -84,17 +101,23 @@ def profile_data(account: universe.DemoAccount) -> dict:
     }
 
 
-def margin_segment(cash: Decimal) -> dict:
-    zero = dict.fromkeys(UTILISED, 0)
+def margin_segment(ledger: kit.Ledger) -> dict:
+    """docs/brokers/zerodha.md §4 funds: "net" is what is left to trade with; "debits" what fills
+    and open buys use."""
+    utilised = dict.fromkeys(UTILISED, 0) | {
+        "debits": web.number(ledger.used),
+        "holding_sales": web.number(ledger.sold),
+    }
     available = {
         "adhoc_margin": 0,
-        "cash": web.number(cash),
-        "opening_balance": web.number(cash),
-        "live_balance": web.number(cash),
+        "cash": web.number(ledger.opening),
+        "opening_balance": web.number(ledger.opening),
+        "live_balance": web.number(ledger.available),
         "collateral": 0,
         "intraday_payin": 0,
     }
-    return {"enabled": True, "net": web.number(cash), "available": available, "utilised": zero}
+    net = web.number(ledger.available)
+    return {"enabled": True, "net": net, "available": available, "utilised": utilised}
 
 
 def holding_rows(account: universe.DemoAccount) -> list[dict]:
@@ -178,20 +201,39 @@ def modifications_key(order_id: str) -> str:
     return f"sbx:{BROKER}:modifications:{order_id}"
 
 
+def tag_allowed(tag: str) -> bool:
+    return len(tag) <= TAG_MAX and set(tag) <= TAG_CHARACTERS
+
+
+def rms_message(refusal: kit.Shortfall, account_id: str) -> tuple[str, str]:
+    """A rejection in Kite's words and the OMS's raw ones (the official mocks' orders.json)."""
+    if refusal.kind == "holdings":
+        return "Insufficient holdings to sell. Check your holdings.", ""
+    required, available = f"{refusal.required:.2f}", f"{refusal.available:.2f}"
+    return (
+        f"Insufficient funds. Required margin is {required} but available margin is "
+        f"{available}. Check the orderbook for open orders.",
+        f"RMS:Margin Exceeds,Required:{required}, Available:{available} for entity "
+        f"account-{account_id} across exchange across segment across product ",
+    )
+
+
 def order_row(order: kit.SandboxOrder) -> dict:
     s = universe.SECURITIES[order.symbol]
     live = order.status in LIVE
     done = order.status == "COMPLETE"
+    sent = order.status not in ("REJECTED", *HISTORY_BEFORE_EXCHANGE)
+    tags = {"tags": [order.tag]} if order.tag else {}  # the mocks: only tagged orders carry it
     return {
         "placed_by": order.account,
         "order_id": order.order_id,
-        "exchange_order_id": None if order.status == "REJECTED" else "13" + order.order_id[-14:],
+        "exchange_order_id": "13" + order.order_id[-14:] if sent else None,
         "parent_order_id": None,
         "status": order.status,
         "status_message": order.status_message or None,
-        "status_message_raw": order.status_message or None,
+        "status_message_raw": order.status_raw or order.status_message or None,
         "order_timestamp": web.ist_stamp(order.placed_at),
-        "exchange_update_timestamp": web.ist_stamp(order.updated_at),
+        "exchange_update_timestamp": web.ist_stamp(order.updated_at) if sent else None,
         "exchange_timestamp": web.ist_stamp(order.updated_at) if done else None,
         "variety": "regular",
         "modified": bool(cache.get(modifications_key(order.order_id))),
@@ -215,8 +257,31 @@ def order_row(order: kit.SandboxOrder) -> dict:
         "market_protection": -1 if order.order_type in ("MARKET", "SL-M") else 0,
         "meta": {},
         "tag": order.tag or None,
+        **tags,
         "guid": order.order_id[-8:] + "Sbx",
     }
+
+
+# The history's first steps, before the order reaches the exchange (no exchange id yet).
+HISTORY_BEFORE_EXCHANGE = ("PUT ORDER REQ RECEIVED", "VALIDATION PENDING", "OPEN PENDING")
+
+
+def history_row(order: kit.SandboxOrder, status: str, at: float) -> dict:
+    """One step of docs/brokers/zerodha.md §4's order history: the order as it stood, stamped with
+    that step's time."""
+    filled = order.filled_quantity if status == "COMPLETE" else 0
+    step = replace(
+        order,
+        status=status,
+        filled_quantity=filled,
+        average_price=order.average_price if filled else "0",
+        status_message=order.status_message if status == "REJECTED" else "",
+        status_raw=order.status_raw if status == "REJECTED" else "",
+        updated_at=at,
+    )
+    row = order_row(step)
+    row["pending_quantity"] = order.quantity - filled if status not in FINAL else 0
+    return row
 
 
 def trade_row(order: kit.SandboxOrder) -> dict:
@@ -248,7 +313,39 @@ def quote_data(kind: str, s: universe.Security, exchange: str) -> dict:
         "low": web.number(min(s.last_price, s.close_price)),
         "close": web.number(s.close_price),  # the previous session's close
     }
-    return {**item, "ohlc": ohlc}
+    if kind == "quote/ohlc":
+        return {**item, "ohlc": ohlc}
+    return full_quote(s, item, ohlc)
+
+
+def full_quote(s: universe.Security, item: dict, ohlc: dict) -> dict:
+    """docs/brokers/zerodha.md §4 Quote item: the still demo market, one resting order a tick either
+    side."""
+    now = web.ist_stamp(time.time())
+    tick = s.tick_size
+    level = {"price": 0, "quantity": 0, "orders": 0}
+    bid = {"price": web.number(s.last_price - tick), "quantity": 100, "orders": 1}
+    ask = {"price": web.number(s.last_price + tick), "quantity": 100, "orders": 1}
+    band = (s.close_price * Decimal("0.2")).quantize(tick)
+    return {
+        "instrument_token": item["instrument_token"],
+        "timestamp": now,
+        "last_trade_time": now,
+        "last_price": item["last_price"],
+        "last_quantity": 1,
+        "buy_quantity": 100,
+        "sell_quantity": 100,
+        "volume": 0,
+        "average_price": item["last_price"],
+        "oi": 0,
+        "oi_day_high": 0,
+        "oi_day_low": 0,
+        "net_change": web.number(s.last_price - s.close_price),
+        "lower_circuit_limit": web.number(s.close_price - band),
+        "upper_circuit_limit": web.number(s.close_price + band),
+        "ohlc": ohlc,
+        "depth": {"buy": [bid] + [level] * 4, "sell": [ask] + [level] * 4},
+    }
 
 
 def instrument_csv(exchange: str | None) -> str:
@@ -263,3 +360,22 @@ def instrument_csv(exchange: str | None) -> str:
             row = [token, token >> 8, s.symbol, s.name, s.close_price, "", 0, s.tick_size]
             writer.writerow([*row, s.lot_size, "EQ", listing, listing])
     return out.getvalue()
+
+
+def postback_body(order: kit.SandboxOrder) -> dict:
+    """Kite's postback (Postback (WebHooks) in the Kite Connect docs): the order item with
+    user_id, app_id, unfilled_quantity and checksum = SHA-256(order_id + order_timestamp +
+    api_secret), hex."""
+    row = order_row(order)
+    stamp = row["order_timestamp"]
+    checksum = hashlib.sha256(f"{order.order_id}{stamp}{APP['api_secret']}".encode()).hexdigest()
+    return {
+        "user_id": order.account,
+        "unfilled_quantity": row["pending_quantity"],
+        "app_id": 1234,
+        "checksum": checksum,
+        **row,
+    }
+
+
+kit.register_postback(BROKER, postback_body)

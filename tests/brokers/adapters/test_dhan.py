@@ -13,30 +13,32 @@ import responses
 import time_machine
 
 from brokers.adapters import registry
-from brokers.adapters.base import (
-    AppCredentials,
-    AssetType,
+from brokers.clock import IST
+from brokers.errors import (
     AuthError,
     BadResponse,
     BrokerError,
     BrokerUnavailable,
-    InstrumentRef,
     InvalidRequest,
     Maintenance,
     NotSupported,
-    OrderModification,
     OrderRejected,
-    OrderRequest,
     OrderStateUnknown,
+    RateLimited,
+    TokenExpired,
+)
+from brokers.types import (
+    AppCredentials,
+    AssetType,
+    InstrumentRef,
+    OrderModification,
+    OrderRequest,
     OrderStatus,
     OrderType,
     Product,
-    RateLimited,
     Side,
-    TokenExpired,
     Tokens,
 )
-from brokers.clock import IST
 
 PAYLOADS = Path(__file__).parent / "payloads" / "dhan"
 API = "https://api.dhan.co/v2"
@@ -158,6 +160,16 @@ def test_token_expiry_follows_the_24_hour_rule(stub, now, expiry_time, expected)
     with time_machine.travel(datetime.fromisoformat(now).replace(tzinfo=IST), tick=False):
         tokens = build(tokens=False).complete_login({"tokenId": "t"})
     assert tokens.expires_at == datetime.fromisoformat(expected).replace(tzinfo=IST)
+
+
+def test_a_consent_approved_by_another_client_is_refused(stub):
+    # The consent was generated for the app's client (§1b.1); a tokenId that Dhan answers for
+    # another client is not the login we asked for, whoever brought it to our callback.
+    body = {**payload("token.json"), "dhanClientId": "1100999999"}
+    stub.get(f"{AUTH}/app/consumeApp-consent", json=body)
+    with pytest.raises(AuthError, match="another Dhan client") as caught:
+        build(tokens=False).complete_login({"tokenId": "t"})
+    assert_clean(caught.value, "login")
 
 
 @pytest.mark.parametrize("params", [{"error": "access_denied"}, {}])

@@ -15,30 +15,32 @@ import responses
 import time_machine
 
 from brokers.adapters import registry
-from brokers.adapters.base import (
-    AppCredentials,
-    AssetType,
+from brokers.clock import IST
+from brokers.errors import (
     AuthError,
     BadResponse,
     BrokerError,
     BrokerUnavailable,
-    InstrumentRef,
     InvalidRequest,
+    OrderRejected,
+    OrderStateUnknown,
+    RateLimited,
+    TokenExpired,
+)
+from brokers.types import (
+    AppCredentials,
+    AssetType,
+    InstrumentRef,
     LoginKind,
     OrderModification,
-    OrderRejected,
     OrderRequest,
-    OrderStateUnknown,
     OrderStatus,
     OrderType,
     Product,
-    RateLimited,
     Side,
-    TokenExpired,
     Tokens,
     Window,
 )
-from brokers.clock import IST
 
 PAYLOADS = Path(__file__).parent / "payloads" / "fyers"
 API = "https://api-t1.fyers.in"

@@ -14,29 +14,31 @@ import time_machine
 from responses import matchers
 
 from brokers.adapters import registry
-from brokers.adapters.base import (
-    AppCredentials,
+from brokers.clock import IST
+from brokers.errors import (
     AuthError,
     BadResponse,
     BrokerError,
     BrokerUnavailable,
-    InstrumentRef,
     InvalidRequest,
     Maintenance,
     NotSupported,
-    OrderModification,
     OrderRejected,
-    OrderRequest,
     OrderStateUnknown,
+    RateLimited,
+    TokenExpired,
+)
+from brokers.types import (
+    AppCredentials,
+    InstrumentRef,
+    OrderModification,
+    OrderRequest,
     OrderStatus,
     OrderType,
     Product,
-    RateLimited,
     Side,
-    TokenExpired,
     Tokens,
 )
-from brokers.clock import IST
 
 PAYLOADS = Path(__file__).parent / "payloads" / "groww"
 API = "https://api.groww.in"
@@ -514,21 +516,31 @@ def test_tags_groww_cannot_carry_are_refused_before_sending(adapter, tag):
         adapter.place_order(limit_buy(tag=tag))
 
 
-@pytest.mark.parametrize(
-    ("payload", "code"),
-    [("error", "GA001"), ("error_duplicate_ref", "GA007")],
-)
 @pytest.mark.parametrize("status", [400, 200])  # the SDK checks FAILURE before the HTTP code
 @responses.activate
-def test_refused_order_is_order_rejected(adapter, payload, code, status):
-    responses.post(f"{API}/v1/order/create", json=load(payload), status=status)
+def test_refused_order_is_order_rejected(adapter, status):
+    responses.post(f"{API}/v1/order/create", json=load("error"), status=status)
 
     with pytest.raises(OrderRejected) as caught:
         adapter.place_order(limit_buy())
 
-    assert caught.value.code == code
+    assert caught.value.code == "GA001"
     assert caught.value.broker == "groww"
     assert caught.value.endpoint == "order/create"
+
+
+@pytest.mark.parametrize("status", [400, 200])
+@responses.activate
+def test_a_reused_reference_id_is_an_order_already_there_not_a_refusal(adapter, status):
+    """GA007 says Groww already holds an order under this reference id: the order may well
+    be placed, so it is reconciled by its tag, never failed over as refused."""
+    responses.post(f"{API}/v1/order/create", json=load("error_duplicate_ref"), status=status)
+
+    with pytest.raises(OrderStateUnknown) as caught:
+        adapter.place_order(limit_buy())
+
+    assert caught.value.code == "GA007"
+    assert caught.value.tag
 
 
 @pytest.mark.parametrize(

@@ -13,30 +13,32 @@ import responses
 import time_machine
 
 from brokers.adapters import registry
-from brokers.adapters.base import (
-    AppCredentials,
-    AssetType,
+from brokers.clock import IST
+from brokers.errors import (
     AuthError,
     BadResponse,
     BrokerError,
     BrokerUnavailable,
-    InstrumentRef,
     InvalidRequest,
     Maintenance,
     NotSupported,
-    OrderModification,
     OrderRejected,
-    OrderRequest,
     OrderStateUnknown,
+    RateLimited,
+    TokenExpired,
+)
+from brokers.types import (
+    AppCredentials,
+    AssetType,
+    InstrumentRef,
+    OrderModification,
+    OrderRequest,
     OrderStatus,
     OrderType,
     Product,
-    RateLimited,
     Side,
-    TokenExpired,
     Tokens,
 )
-from brokers.clock import IST
 
 PAYLOADS = Path(__file__).parent / "payloads" / "iifl"
 HOST = "https://ttblaze.iifl.com"
@@ -204,7 +206,9 @@ def test_profile_sends_the_bare_token(adapter, rsps):
     profile = adapter.profile()
 
     assert rsps.calls[0].request.headers["authorization"] == ACCESS
-    assert rsps.calls[0].request.params == {}  # investor login: no clientID (§1)
+    assert (
+        rsps.calls[0].request.params == {}
+    )  # investor login: no clientID (docs/brokers/iifl.md §1)
     assert profile.account_id == "IIFL24"
     assert profile.name == "ASHA KUMAR"
     assert profile.email == "trader@example.com"

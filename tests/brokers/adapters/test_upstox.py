@@ -13,30 +13,32 @@ import requests
 import responses
 import time_machine
 
-from brokers.adapters.base import (
-    AppCredentials,
-    AssetType,
+from brokers.adapters.registry import build
+from brokers.clock import IST
+from brokers.errors import (
     AuthError,
     BadResponse,
     BrokerError,
     BrokerUnavailable,
-    InstrumentRef,
     InvalidRequest,
     Maintenance,
-    OrderModification,
     OrderRejected,
-    OrderRequest,
     OrderStateUnknown,
+    RateLimited,
+    TokenExpired,
+)
+from brokers.types import (
+    AppCredentials,
+    AssetType,
+    InstrumentRef,
+    OrderModification,
+    OrderRequest,
     OrderStatus,
     OrderType,
     Product,
-    RateLimited,
     Side,
-    TokenExpired,
     Tokens,
 )
-from brokers.adapters.registry import build
-from brokers.clock import IST
 
 PAYLOADS = Path(__file__).parent / "payloads" / "upstox"
 API, HFT = "https://api.upstox.com", "https://api-hft.upstox.com"
@@ -398,6 +400,7 @@ def upstox_error(code: str, message: str = "message") -> dict:
         (500, upstox_error("UDAPI100500", "Something went wrong"), BrokerUnavailable),
         (502, "<html><h1>502 Bad Gateway</h1></html>", BrokerUnavailable),
         (503, "<html>maintenance</html>", Maintenance),
+        (503, "<html><h1>503 Service Temporarily Unavailable</h1></html>", BrokerUnavailable),
         (400, upstox_error("UDAPI100036", "Invalid Input"), InvalidRequest),
         (403, upstox_error("UDAPI100067", "not permitted with an extended_token"), AuthError),
         (200, upstox_error("UDAPI100050", "Invalid token used to access API"), TokenExpired),
@@ -411,6 +414,7 @@ def upstox_error(code: str, message: str = "message") -> dict:
         "500",
         "502-html",
         "503",
+        "503-outage-page",
         "400",
         "extended-token",
         "200-token-error",

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from brokers.adapters import wire
-from brokers.adapters.base import BadResponse, BrokerUnavailable
 from brokers.clock import IST
+from brokers.errors import BadResponse, BrokerUnavailable
 
 
 def answer(headers: dict[str, str]) -> requests.Response:

@@ -14,30 +14,32 @@ import responses
 import time_machine
 
 from brokers.adapters import registry
-from brokers.adapters.base import (
-    AppCredentials,
-    AssetType,
+from brokers.clock import IST
+from brokers.errors import (
     AuthError,
     BadResponse,
     BrokerError,
     BrokerUnavailable,
-    InstrumentRef,
     InvalidRequest,
-    LoginKind,
     NotSupported,
-    OrderModification,
     OrderRejected,
-    OrderRequest,
     OrderStateUnknown,
+    RateLimited,
+    TokenExpired,
+)
+from brokers.types import (
+    AppCredentials,
+    AssetType,
+    InstrumentRef,
+    LoginKind,
+    OrderModification,
+    OrderRequest,
     OrderStatus,
     OrderType,
     Product,
-    RateLimited,
     Side,
-    TokenExpired,
     Tokens,
 )
-from brokers.clock import IST
 
 PAYLOADS = Path(__file__).parent / "payloads" / "zerodha"
 API = "https://api.kite.trade"

@@ -390,7 +390,7 @@ def test_a_market_order_fills_and_shows_in_trades_positions_and_funds(client, au
         ({"variety": "ROBO"}, "AB2002"),
         ({"symboltoken": "99999"}, "AB1009"),
         ({"tradingsymbol": "INFY"}, "AB1009"),
-        ({"ordertag": "x" * 20}, "AB4008"),
+        ({"ordertag": "x" * 21}, "AB4008"),
         ({"quantity": "0"}, "AB2000"),
         ({"price": "0"}, "AB2000"),
     ],
@@ -491,3 +491,140 @@ def test_demo_login_fields_log_in():
     fields = angelone.demo_login_fields()
     assert fields["clientcode"] == "AO7788" and fields["pin"] == DEMO["pin"]
     assert kit.totp_valid(DEMO["totp_secret"], fields["totp"])
+
+
+# --- The order path end to end -------------------------------------------------------------
+def details(client, auth, unique_id):
+    return client.get(SECURE + f"order/v1/details/{unique_id}", **auth).json()
+
+
+def test_an_order_goes_from_placing_to_positions_and_funds(client, auth, market):
+    net_before = client.get(SECURE + "user/v1/getRMS", **auth).json()["data"]["net"]
+    reply = place(client, auth, ordertype="MARKET", price="0", ordertag="e2e-angel-01").json()
+    unique_id = reply["data"]["uniqueorderid"]
+    (row,) = [r for r in order_book(client, auth) if r["ordertag"] == "e2e-angel-01"]
+    assert row["orderid"] == reply["data"]["orderid"]
+    one = details(client, auth, unique_id)
+    assert (one["status"], one["data"]["orderid"], one["data"]["status"]) == (
+        True,
+        reply["data"]["orderid"],
+        "open",
+    )
+    market.shift(2)
+    one = details(client, auth, unique_id)["data"]
+    (trade,) = client.get(SECURE + "order/v1/getTradeBook", **auth).json()["data"]
+    (position,) = client.get(SECURE + "order/v1/getPosition", **auth).json()["data"]
+    rms = client.get(SECURE + "user/v1/getRMS", **auth).json()["data"]
+    assert (one["status"], one["filledshares"], one["averageprice"]) == ("complete", "2", "1542.30")
+    assert (trade["orderid"], trade["fillsize"]) == (one["orderid"], "2")
+    assert (position["tradingsymbol"], position["producttype"], position["netqty"]) == (
+        "INFY-EQ",
+        "DELIVERY",
+        "2",
+    )
+    assert rms["net"] == f"{float(net_before) - 3084.60:.2f}"
+
+
+def test_a_single_order_lookup_wants_a_known_uniqueorderid(client, auth):
+    reply = details(client, auth, "00000000-0000-0000-0000-000000000000")
+    assert (reply["status"], reply["errorcode"], reply["message"]) == (
+        False,
+        "AB1013",
+        "Order not found",
+    )
+
+
+@pytest.mark.parametrize(("length", "accepted"), [(20, True), (21, False)])
+def test_the_ordertag_is_at_most_20_characters(client, auth, length, accepted):
+    reply = place(client, auth, ordertag="t" * length).json()
+    assert reply["status"] is accepted
+    if not accepted:
+        assert (reply["errorcode"], reply["message"]) == (
+            "AB4008",
+            "Ordertag length should not exceed 20 characters",
+        )
+    assert len(order_book(client, auth)) == (1 if accepted else 0)
+
+
+def test_rejections_are_in_the_book_with_the_reason(client, auth):
+    broke = place(client, auth, quantity="100", ordertag="too-big").json()
+    assert broke["status"] is True  # the RMS refuses after the order is accepted
+    short = place(client, auth, transactiontype="SELL", quantity="11", ordertag="too-many").json()
+    book = {row["ordertag"]: row for row in order_book(client, auth)}
+    assert book["too-big"]["status"] == "rejected"
+    assert book["too-big"]["text"].startswith(
+        "Your order has been rejected due to Insufficient Funds. Available funds - Rs. 75000.00"
+    )
+    assert book["too-many"]["status"] == "rejected"  # AO7788 holds 10 INFY
+    assert "insufficient holdings" in book["too-many"]["text"]
+    assert details(client, auth, short["data"]["uniqueorderid"])["data"]["status"] == "rejected"
+
+
+def test_ltp_data_is_strings_with_the_previous_close(client, auth):
+    body = {"exchange": "NSE", "tradingsymbol": "SBIN-EQ", "symboltoken": "3045"}
+    reply = post(client, SECURE + "order/v1/getLtpData", body, **auth).json()
+    assert reply["status"] is True
+    assert reply["data"] == {
+        "exchange": "NSE",
+        "tradingsymbol": "SBIN-EQ",
+        "symboltoken": "3045",
+        "open": "805.35",
+        "high": "812.60",
+        "low": "805.35",
+        "close": "805.35",
+        "ltp": "812.60",
+    }
+    wrong = post(client, SECURE + "order/v1/getLtpData", {**body, "tradingsymbol": "SBIN"}, **auth)
+    assert wrong.json()["errorcode"] == "AB1009"
+    empty = post(client, SECURE + "order/v1/getLtpData", {**body, "symboltoken": ""}, **auth)
+    assert empty.json()["errorcode"] == "AB4018"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "rest/secure/angelbroking/order/v1/noSuchThing", 404),
+        ("get", "nowhere", 404),
+        ("get", "rest/secure/angelbroking/order/v1/placeOrder", 405),
+        ("post", "rest/secure/angelbroking/order/v1/getOrderBook", 405),
+    ],
+)
+def test_unknown_paths_and_wrong_methods_answer_angels_json(client, auth, method, path, status):
+    reply = getattr(client, method)(BASE + path, **auth)
+    assert reply.status_code == status
+    assert reply.json()["status"] is False and reply.json()["errorcode"] == "AB2000"
+
+
+def modify_body(client, auth, order_id, price):
+    (row,) = [r for r in order_book(client, auth) if r["orderid"] == order_id]
+    fields = ("variety", "ordertype", "producttype", "duration", "tradingsymbol", "symboltoken")
+    return {k: row[k] for k in fields} | {
+        "exchange": row["exchange"],
+        "orderid": order_id,
+        "price": price,
+        "quantity": row["quantity"],
+    }
+
+
+def test_a_lost_reply_on_modify_or_cancel_still_changes_the_order(client, auth):
+    order_id = place(client, auth, ordertag="lost-change").json()["data"]["orderid"]
+    body = modify_body(client, auth, order_id, "1001.00")
+    kit.set_faults("angelone", lose_order_reply=True)
+    assert post(client, SECURE + "order/v1/modifyOrder", body, **auth).status_code == 504
+    assert order_book(client, auth)[0]["price"] == "1001.00"
+    cancel = {"variety": "NORMAL", "orderid": order_id}
+    assert post(client, SECURE + "order/v1/cancelOrder", cancel, **auth).status_code == 504
+    (row,) = order_book(client, auth)
+    assert (row["ordertag"], row["status"]) == ("lost-change", "cancelled")
+
+
+def test_a_dropped_request_never_reaches_the_book(client, auth):
+    order_id = place(client, auth, ordertag="kept").json()["data"]["orderid"]
+    body = modify_body(client, auth, order_id, "1001.00")
+    kit.set_faults("angelone", "AO7788", drop_order_request=True)
+    assert place(client, auth, ordertag="dropped").status_code == 502
+    assert post(client, SECURE + "order/v1/modifyOrder", body, **auth).status_code == 502
+    cancel = {"variety": "NORMAL", "orderid": order_id}
+    assert post(client, SECURE + "order/v1/cancelOrder", cancel, **auth).status_code == 502
+    (row,) = order_book(client, auth)
+    assert (row["ordertag"], row["price"], row["status"]) == ("kept", "1000.00", "open")

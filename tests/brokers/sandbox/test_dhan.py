@@ -308,7 +308,7 @@ def test_a_crossing_limit_order_trades(client, token):
     assert (trade["orderId"], trade["tradedQuantity"], trade["tradedPrice"]) == (
         order_id,
         1,
-        4000.0,
+        3890.0,  # a buy limit above the market fills at the market, not at its limit
     )
 
 
@@ -317,7 +317,9 @@ def test_a_buy_beyond_the_cash_is_rejected_in_the_book(client, token):
     assert placed.json()["orderStatus"] == "TRANSIT"  # the place call itself succeeds
     (row,) = client.get(f"{BASE}/v2/orders", headers=auth(token)).json()
     assert row["orderStatus"] == "REJECTED"
-    assert row["omsErrorDescription"] == "Insufficient funds (RMS)"
+    assert row["omsErrorDescription"] == (
+        "Insufficient funds (RMS): required 300000.00, available 60000.00"
+    )
 
 
 @pytest.mark.parametrize(
@@ -421,3 +423,135 @@ def test_a_lost_order_reply_still_places_the_order(client, token):
     kit.clear_faults("dhan")
     book = client.get(f"{BASE}/v2/orders", headers=auth(token)).json()
     assert [row["correlationId"] for row in book] == ["lost-1"]
+
+
+# --- The order path end to end -------------------------------------------------------------
+def get(client, token, path):
+    response = client.get(f"{BASE}/v2/{path}", headers=auth(token))
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_an_order_goes_from_placing_to_positions_and_funds(client, token, market):
+    available = get(client, token, "fundlimit")["availabelBalance"]
+    order_id = place(
+        client, token, orderType="MARKET", price=0, productType="INTRADAY", correlationId="e2e-dhan"
+    ).json()["orderId"]
+    by_tag = get(client, token, "orders/external/e2e-dhan")
+    assert (by_tag["orderId"], by_tag["orderStatus"]) == (order_id, "PENDING")
+    assert get(client, token, "orders")[0]["correlationId"] == "e2e-dhan"
+    market.shift(2)
+    one = get(client, token, f"orders/{order_id}")
+    (fill,) = get(client, token, f"trades/{order_id}")
+    everything = get(client, token, "trades/")
+    (position,) = get(client, token, "positions")
+    funds = get(client, token, "fundlimit")
+    assert (one["orderStatus"], one["filledQty"], one["averageTradedPrice"]) == (
+        "TRADED",
+        1,
+        3890.0,
+    )
+    assert everything == [fill] == get(client, token, "trades")
+    assert (fill["orderId"], fill["tradedQuantity"], fill["tradedPrice"]) == (order_id, 1, 3890.0)
+    assert (position["tradingSymbol"], position["productType"], position["netQty"]) == (
+        "TCS",
+        "INTRADAY",
+        1,
+    )
+    assert (position["positionType"], position["exchangeSegment"], position["securityId"]) == (
+        "LONG",
+        "NSE_EQ",
+        "11536",
+    )
+    assert position["buyAvg"] == 3890.0 and position["dayBuyValue"] == 3890.0
+    assert funds["availabelBalance"] == available - 3890.0
+    assert funds["utilizedAmount"] == 3890.0
+
+
+def test_positions_net_a_buy_and_a_sell(client, token, market):
+    place(client, token, orderType="MARKET", price=0, productType="INTRADAY", quantity=3)
+    place(client, token, orderType="MARKET", price=0, productType="INTRADAY",
+          transactionType="SELL", correlationId="tag-002")  # fmt: skip
+    market.shift(2)
+    (position,) = get(client, token, "positions")
+    assert (position["buyQty"], position["sellQty"], position["netQty"]) == (3, 1, 2)
+    assert position["realizedProfit"] == 0.0
+
+
+def test_lookups_of_unknown_orders_and_tags_are_refused(client, token):
+    for path in ("orders/external/no-such-tag", "orders/999"):
+        response = client.get(f"{BASE}/v2/{path}", headers=auth(token))
+        assert response.status_code == 400
+        assert response.json()["errorCode"] == "DH-906"
+    assert get(client, token, "trades/999") == []
+
+
+def test_a_cnc_sell_beyond_the_holdings_is_rejected(client, token):
+    place(client, token, transactionType="SELL", quantity=3, correlationId="too-many")
+    (row,) = get(client, token, "orders")
+    assert row["orderStatus"] == "REJECTED"  # the account holds 2 TCS
+    assert row["omsErrorDescription"].startswith("Insufficient holdings (RMS)")
+
+
+def test_the_full_quote_has_depth(client, token):
+    response = client.post(
+        f"{BASE}/v2/marketfeed/quote",
+        {"NSE_EQ": [11536], "dhanClientId": CLIENT},
+        content_type="application/json",
+        headers=auth(token),
+    )
+    quote = response.json()["data"]["NSE_EQ"]["11536"]
+    assert (quote["last_price"], quote["ohlc"]["close"], quote["net_change"]) == (
+        3890.0,
+        3861.25,
+        28.75,
+    )
+    assert len(quote["depth"]["buy"]) == len(quote["depth"]["sell"]) == 5
+    assert quote["depth"]["buy"][0]["price"] < 3890.0 < quote["depth"]["sell"][0]["price"]
+    assert {"volume", "oi", "last_trade_time", "upper_circuit_limit"} <= set(quote)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "/v2/nosuch", 404),
+        ("get", "/v2/orders/1/2/3", 404),
+        ("put", "/v2/orders", 405),
+        ("post", "/v2/trades", 405),
+        ("get", "/v2/marketfeed/ltp", 405),
+    ],
+)
+def test_unknown_paths_and_wrong_methods_answer_dhans_json(client, token, method, path, status):
+    response = getattr(client, method)(f"{BASE}{path}", headers=auth(token))
+    assert response.status_code == status
+    assert set(response.json()) == {"errorType", "errorCode", "errorMessage"}
+    assert response.json()["errorCode"] == "DH-905"
+
+
+def modify(client, token, order_id, price):
+    body = {"dhanClientId": CLIENT, "orderId": order_id, "orderType": "LIMIT", "quantity": 1,
+            "price": price, "triggerPrice": 0, "validity": "DAY"}  # fmt: skip
+    return client.put(
+        f"{BASE}/v2/orders/{order_id}", body, content_type="application/json", headers=auth(token)
+    )
+
+
+def test_a_lost_reply_on_modify_or_cancel_still_changes_the_order(client, token):
+    order_id = place(client, token, correlationId="lost-change").json()["orderId"]
+    kit.set_faults("dhan", CLIENT, lose_order_reply=True)
+    assert modify(client, token, order_id, 2999.5).status_code == 504
+    assert client.delete(f"{BASE}/v2/orders/{order_id}", headers=auth(token)).status_code == 504
+    kit.clear_faults("dhan", CLIENT)
+    row = get(client, token, "orders/external/lost-change")
+    assert (row["price"], row["orderStatus"]) == (2999.5, "CANCELLED")
+
+
+def test_a_dropped_request_never_reaches_the_book(client, token):
+    order_id = place(client, token, correlationId="kept").json()["orderId"]
+    kit.set_faults("dhan", CLIENT, drop_order_request=True)
+    assert place(client, token, correlationId="dropped").status_code == 502
+    assert modify(client, token, order_id, 2999.5).status_code == 502
+    assert client.delete(f"{BASE}/v2/orders/{order_id}", headers=auth(token)).status_code == 502
+    kit.clear_faults("dhan", CLIENT)
+    (row,) = get(client, token, "orders")
+    assert (row["correlationId"], row["price"], row["orderStatus"]) == ("kept", 3000.0, "PENDING")

@@ -407,3 +407,98 @@ def test_errors_speak_fyers():
     assert ERRORS.rate_limited().status_code == 429
     assert ERRORS.server_error().status_code == 500
     assert ERRORS.unavailable().status_code == 503
+
+
+# --- The order path end to end -------------------------------------------------------------
+def read(client, token, path, **params):
+    response = client.get(f"{BASE}{path}", params, **auth(token))
+    assert response.status_code == 200, response.content
+    assert response.json()["s"] == "ok"
+    return response.json()
+
+
+def available(client, token) -> float:
+    rows = read(client, token, "/api/v3/funds")["fund_limit"]
+    return next(r["equityAmount"] for r in rows if r["id"] == 10)
+
+
+def test_an_order_goes_from_placing_to_positions_and_funds(client, token, market):
+    before = available(client, token)
+    order_id = place(client, token, type=2, limitPrice=0, orderTag="e2eFyers1").json()["id"]
+    (row,) = read(client, token, "/api/v3/orders", order_tag="e2eFyers1")["orderBook"]
+    assert (row["id"], row["status"]) == (order_id, 6)
+    (by_id,) = read(client, token, "/api/v3/orders", id=order_id)["orderBook"]
+    assert by_id == row
+    market.shift(2)
+    (done,) = read(client, token, "/api/v3/orders", id=order_id)["orderBook"]
+    (trade,) = read(client, token, "/api/v3/tradebook", order_tag="e2eFyers1")["tradeBook"]
+    positions = read(client, token, "/api/v3/positions")["netPositions"]
+    after = available(client, token)
+    assert (done["status"], done["filledQty"], done["tradedPrice"]) == (2, 2, 1542.3)
+    assert (trade["orderNumber"], trade["tradedQty"], trade["tradePrice"]) == (order_id, 2, 1542.3)
+    (infy,) = [p for p in positions if p["symbol"] == "NSE:INFY-EQ"]
+    assert (infy["netQty"], infy["productType"], infy["id"]) == (2, "CNC", "NSE:INFY-EQ-CNC")
+    assert after == before - 3084.6
+
+
+def test_a_cnc_sell_beyond_the_holdings_is_rejected(client, token):
+    response = place(client, token, symbol="NSE:HDFCBANK-EQ", side=-1, qty=9, limitPrice=1700)
+    assert response.status_code == 200
+    assert (response.json()["s"], response.json()["code"]) == ("error", -99)
+    assert response.json()["message"].startswith("RMS:Insufficient holdings for order")
+    (row,) = read(client, token, "/api/v3/orders")["orderBook"]
+    assert (row["status"], row["message"]) == (5, "RMS:Insufficient holdings")
+
+
+def test_market_depth_and_market_status(client, token):
+    body = read(client, token, "/data/depth", symbol="NSE:SBIN-EQ", ohlcv_flag=1)
+    sbin = body["d"]["NSE:SBIN-EQ"]
+    assert (sbin["ltp"], sbin["c"], sbin["ch"]) == (812.6, 805.35, 7.25)
+    assert len(sbin["bids"]) == len(sbin["ask"]) == 5
+    assert sbin["bids"][0]["price"] < 812.6 < sbin["ask"][0]["price"]
+    unknown = client.get(f"{BASE}/data/depth", {"symbol": "NSE:NOPE-EQ"}, **auth(token))
+    assert unknown.json()["code"] == -300
+    status = read(client, token, "/data/marketStatus")["marketStatus"]
+    assert {(s["exchange"], s["segment"], s["status"]) for s in status} == {
+        (10, 10, "OPEN"),
+        (12, 10, "OPEN"),
+    }
+    no_token = client.get(f"{BASE}/data/marketStatus", **auth("not-a-token"))
+    assert (no_token.status_code, no_token.json()["code"]) == (200, -15)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "/api/v3/nothing", 404),
+        ("get", "/data/nothing", 404),
+        ("put", "/api/v3/orders/sync", 405),
+        ("post", "/api/v3/funds", 405),
+        ("get", "/api/v3/validate-authcode", 405),
+    ],
+)
+def test_unknown_paths_and_wrong_methods_answer_fyers_json(client, token, method, path, status):
+    response = getattr(client, method)(f"{BASE}{path}", **auth(token))
+    assert response.status_code == status
+    assert (response.json()["s"], response.json()["code"]) == ("error", -50)
+
+
+def test_a_lost_reply_on_modify_or_cancel_still_changes_the_order(client, token):
+    order_id = place(client, token, orderTag="lostChange").json()["id"]
+    kit.set_faults("fyers", ACCOUNT, lose_order_reply=True)
+    assert send(client, "patch", token, {"id": order_id, "limitPrice": 1199.0}).status_code == 504
+    assert send(client, "delete", token, {"id": order_id}).status_code == 504
+    kit.clear_faults("fyers", ACCOUNT)
+    (row,) = read(client, token, "/api/v3/orders", order_tag="lostChange")["orderBook"]
+    assert (row["limitPrice"], row["status"]) == (1199.0, 1)
+
+
+def test_a_dropped_request_never_reaches_the_book(client, token):
+    order_id = place(client, token, orderTag="kept").json()["id"]
+    kit.set_faults("fyers", ACCOUNT, drop_order_request=True)
+    assert place(client, token, orderTag="dropped").status_code == 502
+    assert send(client, "patch", token, {"id": order_id, "limitPrice": 1199.0}).status_code == 502
+    assert send(client, "delete", token, {"id": order_id}).status_code == 502
+    kit.clear_faults("fyers", ACCOUNT)
+    (row,) = read(client, token, "/api/v3/orders")["orderBook"]
+    assert (row["orderTag"], row["limitPrice"], row["status"]) == ("kept", 1200.05, 6)

@@ -112,15 +112,17 @@ def test_timestamp_may_be_a_string(client):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({**approval(), "checksum": "0" * 64}, "Invalid checksum"),
-        ({**approval(), "timestamp": 1}, "Timestamp expired"),
-        ({"key_type": "approval", "checksum": checksum(123)}, "Invalid timestamp"),
-        ({"key_type": "totp", "totp": "000000"}, "Invalid TOTP"),
-        ({"key_type": "password"}, "Invalid key_type"),
+        # Built when the test runs: a timestamp taken at collection is stale in a long run.
+        (lambda: {**approval(), "checksum": "0" * 64}, "Invalid checksum"),
+        (lambda: {**approval(), "timestamp": 1}, "Timestamp expired"),
+        (lambda: {"key_type": "approval", "checksum": checksum(123)}, "Invalid timestamp"),
+        (lambda: {"key_type": "totp", "totp": "000000"}, "Invalid TOTP"),
+        (lambda: {"key_type": "password"}, "Invalid key_type"),
     ],
+    ids=["checksum", "expired", "timestamp", "totp", "key_type"],
 )
 def test_refused_token_requests_answer_400_with_display_message(client, body, message):
-    response = ask_token(client, body)
+    response = ask_token(client, body())
 
     assert response.status_code == 400
     assert error_code(response) == "GA001"
@@ -436,3 +438,130 @@ def test_lost_order_reply_still_places_the_order(client, token):
     assert response.status_code == 504
     rows = get(client, token, "/v1/order/list").json()["payload"]["order_list"]
     assert [r["order_reference_id"] for r in rows] == ["sbx-ref-0001"]
+
+
+# --- The order path end to end -------------------------------------------------------------
+def payload(response):
+    assert response.status_code == 200, response.content
+    return response.json()["payload"]
+
+
+def test_an_order_goes_from_placing_to_positions_and_funds(client, token, market):
+    free = payload(get(client, token, "/v1/margins/detail/user"))["equity_margin_details"]
+    body = order(order_type="MARKET", price=0, order_reference_id="e2e-groww-01")
+    order_id = payload(post(client, token, "/v1/order/create", body))["groww_order_id"]
+    by_ref = payload(get(client, token, "/v1/order/status/reference/e2e-groww-01", segment="CASH"))
+    assert by_ref == {
+        "groww_order_id": order_id,
+        "order_status": "APPROVED",
+        "remark": "Order placed successfully",
+        "filled_quantity": 0,
+        "order_reference_id": "e2e-groww-01",
+    }
+    market.shift(2)
+    status = payload(get(client, token, f"/v1/order/status/{order_id}", segment="CASH"))
+    trades = payload(get(client, token, f"/v1/order/trades/{order_id}", segment="CASH"))
+    (position,) = payload(get(client, token, "/v1/positions/user"))["positions"]
+    margins = payload(get(client, token, "/v1/margins/detail/user"))
+    assert (status["order_status"], status["filled_quantity"]) == ("EXECUTED", 2)
+    (trade,) = trades["trade_list"]
+    assert (trade["groww_order_id"], trade["quantity"], trade["price"]) == (order_id, 2, 2950.5)
+    assert (position["trading_symbol"], position["product"], position["quantity"]) == (
+        "RELIANCE",
+        "CNC",
+        2,
+    )
+    assert position["credit_price"] == 2950.5
+    assert margins["net_margin_used"] == 5901
+    assert margins["equity_margin_details"]["cnc_balance_available"] == (
+        free["cnc_balance_available"] - 5901
+    )
+
+
+def test_status_lookups_need_the_segment_and_a_known_order(client, token):
+    post(client, token, "/v1/order/create", order())
+    assert get(client, token, "/v1/order/status/reference/sbx-ref-0001").status_code == 400
+    for path in ("/v1/order/status/GMKNOSUCH", "/v1/order/status/reference/no-such-ref"):
+        response = get(client, token, path, segment="CASH")
+        assert response.status_code == 404 and error_code(response) == "GA004"
+
+
+@pytest.mark.parametrize(
+    ("reference", "accepted"),
+    [
+        ("abcd1234", True),
+        ("Ab-654321234-1628190", True),  # the docs' own example: 20 characters, two hyphens
+        ("abc1234", False),  # 7
+        ("a" * 21, False),
+        ("ab-cd-ef-12", False),  # three hyphens
+        ("abcd_1234", False),
+        ("abcd 1234", False),
+    ],
+)
+def test_the_order_reference_id_rules(client, token, reference, accepted):
+    response = post(client, token, "/v1/order/create", order(order_reference_id=reference))
+    assert (response.status_code == 200) is accepted
+    rows = payload(get(client, token, "/v1/order/list"))["order_list"]
+    assert [r["order_reference_id"] for r in rows] == ([reference] if accepted else [])
+
+
+def test_rejections_carry_the_reason(client, token):
+    post(client, token, "/v1/order/create", order(quantity=100, order_reference_id="too-big-1"))
+    sell = order(transaction_type="SELL", quantity=3, order_reference_id="too-many-1")
+    assert post(client, token, "/v1/order/create", sell).status_code == 200
+    big = payload(get(client, token, "/v1/order/status/reference/too-big-1", segment="CASH"))
+    assert big["order_status"] == "REJECTED"
+    assert big["remark"] == "Insufficient funds: required 200000.00, available 40000.00"
+    many = payload(get(client, token, "/v1/order/status/reference/too-many-1", segment="CASH"))
+    assert many["order_status"] == "REJECTED"  # GW5500 holds 2 RELIANCE
+    assert many["remark"].startswith("Insufficient holdings")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("get", "/v1/no/such/thing", 404, "GA004"),
+        ("get", "/v2/order/list", 404, "GA004"),
+        ("get", "/v1/order/create", 405, "GA001"),
+        ("post", "/v1/order/list", 405, "GA001"),
+        ("get", "/v1/token/api/access", 405, "GA001"),
+    ],
+)
+def test_unknown_paths_and_wrong_methods_answer_growws_json(
+    client, token, method, path, status, code
+):
+    response = getattr(client, method)(f"{BASE}{path}", headers=auth(token))
+    assert response.status_code == status
+    assert response.json()["status"] == "FAILURE"
+    assert error_code(response) == code
+
+
+def test_a_lost_reply_on_modify_or_cancel_still_changes_the_order(client, token):
+    order_id = payload(post(client, token, "/v1/order/create", order()))["groww_order_id"]
+    kit.set_faults("groww", "GW5500", lose_order_reply=True)
+    change = {"groww_order_id": order_id, "segment": "CASH", "order_type": "LIMIT",
+              "quantity": 2, "price": 2001, "trigger_price": 0}  # fmt: skip
+    assert post(client, token, "/v1/order/modify", change).status_code == 504
+    cancel = {"groww_order_id": order_id, "segment": "CASH"}
+    assert post(client, token, "/v1/order/cancel", cancel).status_code == 504
+    kit.clear_faults("groww", "GW5500")
+    detail = payload(get(client, token, f"/v1/order/detail/{order_id}", segment="CASH"))
+    assert (detail["price"], detail["order_status"]) == (2001, "CANCELLED")
+
+
+def test_a_dropped_request_never_reaches_the_book_and_a_retry_is_not_a_duplicate(client, token):
+    kit.set_faults("groww", "GW5500", drop_order_request=True)
+    assert post(client, token, "/v1/order/create", order()).status_code == 502
+    kit.clear_faults("groww", "GW5500")
+    assert payload(get(client, token, "/v1/order/list"))["order_list"] == []
+    assert post(client, token, "/v1/order/create", order()).status_code == 200  # not GA007
+
+
+def test_a_retry_after_a_lost_reply_is_a_duplicate(client, token):
+    kit.set_faults("groww", "GW5500", lose_order_reply=True)
+    assert post(client, token, "/v1/order/create", order()).status_code == 504
+    kit.clear_faults("groww", "GW5500")
+    again = post(client, token, "/v1/order/create", order())
+    assert again.status_code == 400 and error_code(again) == "GA007"
+    found = payload(get(client, token, "/v1/order/status/reference/sbx-ref-0001", segment="CASH"))
+    assert found["order_status"] == "APPROVED"

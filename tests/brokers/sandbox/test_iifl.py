@@ -11,21 +11,19 @@ import pytest
 import time_machine
 
 from brokers.adapters import registry
-from brokers.adapters.base import (
+from brokers.errors import NotSupported, OrderStateUnknown, TokenExpired
+from brokers.sandbox import iifl, kit, universe
+from brokers.sandbox.demo import DEMO_APPS
+from brokers.types import (
     AppCredentials,
     InstrumentRef,
-    NotSupported,
     OrderModification,
     OrderRequest,
-    OrderStateUnknown,
     OrderStatus,
     OrderType,
     Product,
     Side,
-    TokenExpired,
 )
-from brokers.sandbox import iifl, kit, universe
-from brokers.sandbox.demo import DEMO_APPS
 
 BASE = "/sandbox/iifl"
 DEMO = DEMO_APPS["iifl"]
@@ -62,7 +60,7 @@ def send(client, method, path, token, body):
 
 
 def cancel(client, token, **query):
-    """DELETE takes query parameters (§3), like GET."""
+    """DELETE takes query parameters (docs/brokers/iifl.md §3), like GET."""
     path = f"{BASE}/interactive/orders?{urlencode(query)}"
     return client.delete(path, headers={"authorization": token})
 
@@ -112,7 +110,7 @@ def test_the_two_sessions_do_not_open_each_others_doors(client, token, market_to
     assert wrong_way.status_code == 400
     assert wrong_way.json()["description"] == "Invalid Token"
     quotes = send(client, "post", "/apimarketdata/instruments/quotes", token, {})
-    # §5: market data answers "Invalid Token" with HTTP 200
+    # docs/brokers/iifl.md §5: market data answers "Invalid Token" with HTTP 200
     assert quotes.status_code == 200
     assert quotes.json() == {
         "type": "error",
@@ -473,3 +471,104 @@ def test_lost_reply_is_reconciled_by_tag(sandbox_hosts):
     time.sleep(0.01)
     adapter.complete_login({})
     assert adapter.find_order(tag).status is OrderStatus.OPEN
+
+
+# --- the order path end to end --------------------------------------------------------------
+def result(response):
+    assert response.status_code == 200, response.content
+    return response.json()["result"]
+
+
+def net_margin(client, token) -> float:
+    balance = result(get(client, "/interactive/user/balance", token))
+    return float(balance["BalanceList"][0]["limitObject"]["RMSSubLimits"]["netMarginAvailable"])
+
+
+def test_an_order_goes_from_placing_to_positions_and_funds(client, token):
+    before = net_margin(client, token)
+    with time_machine.travel(time.time(), tick=False) as traveller:
+        placed = result(place(client, token, orderType="MARKET", limitPrice=0, orderQuantity=3,
+                              orderUniqueIdentifier="e2e-iifl-01"))  # fmt: skip
+        book = result(get(client, "/interactive/orders", token))
+        (row,) = [r for r in book if r["OrderUniqueIdentifier"] == "e2e-iifl-01"]
+        assert (row["AppOrderID"], row["OrderStatus"]) == (placed["AppOrderID"], "New")
+        traveller.shift(1)
+        history = result(get(client, "/interactive/orders", token, appOrderID=row["AppOrderID"]))
+        (trade,) = result(get(client, "/interactive/orders/trades", token))
+        (position,) = result(
+            get(client, "/interactive/portfolio/positions", token, dayOrNet="DayWise")
+        )["positionList"]
+        after = net_margin(client, token)
+    assert history[-1]["OrderStatus"] == "Filled"
+    assert (trade["AppOrderID"], trade["LastTradedQuantity"]) == (row["AppOrderID"], 3)
+    assert (position["TradingSymbol"], position["ProductType"], position["Quantity"]) == (
+        "RELIANCE",
+        "MIS",
+        "3",
+    )
+    assert after == before - 8851.5
+
+
+def test_a_cnc_sell_beyond_the_holdings_is_rejected_after_request_sent(client, token):
+    answer = place(client, token, exchangeInstrumentID=1333, productType="CNC", orderSide="SELL",
+                   orderQuantity=6, limitPrice=1700.0)  # fmt: skip
+    assert answer.json()["description"] == "Request sent"  # IIFL9001 holds 5 HDFCBANK
+    (row,) = result(get(client, "/interactive/orders", token))
+    assert (row["OrderStatus"], row["CancelRejectReason"]) == (
+        "Rejected",
+        "RMS:Insufficient holdings, Available:5",
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "/interactive/nothing", 404),
+        ("get", "/apimarketdata/nothing", 404),
+        ("patch", "/interactive/orders", 405),
+        ("post", "/interactive/user/balance", 405),
+        ("get", "/apimarketdata/instruments/master", 405),
+    ],
+)
+def test_unknown_paths_and_wrong_methods_answer_the_xts_envelope(
+    client, token, method, path, status
+):
+    response = getattr(client, method)(BASE + path, headers={"authorization": token})
+    assert response.status_code == status
+    assert response.json()["type"] == "error" and response.json()["code"].startswith("e-")
+
+
+def change_body(app_order_id, price):
+    return {"appOrderID": app_order_id, "modifiedProductType": "MIS", "modifiedOrderType": "LIMIT",
+            "modifiedOrderQuantity": 1, "modifiedDisclosedQuantity": 0,
+            "modifiedLimitPrice": price, "modifiedStopPrice": 0, "modifiedTimeInForce": "DAY",
+            "orderUniqueIdentifier": "sbx-1"}  # fmt: skip
+
+
+def modify_then_cancel(client, token, app_order_id) -> tuple[int, int]:
+    changed = send(client, "put", "/interactive/orders", token, change_body(app_order_id, 2100.0))
+    gone = cancel(client, token, appOrderID=app_order_id, orderUniqueIdentifier="sbx-1")
+    return changed.status_code, gone.status_code
+
+
+def test_a_lost_reply_on_modify_or_cancel_still_changes_the_order(client, token):
+    app_order_id = result(place(client, token))["AppOrderID"]
+    kit.set_faults("iifl", ACCOUNT, lose_order_reply=True)
+    assert modify_then_cancel(client, token, app_order_id) == (504, 504)
+    kit.clear_faults("iifl", ACCOUNT)
+    (row,) = result(get(client, "/interactive/orders", token))
+    assert (row["OrderPrice"], row["OrderStatus"]) == (2100.0, "Cancelled")
+
+
+def test_a_dropped_request_never_reaches_the_book(client, token):
+    app_order_id = result(place(client, token))["AppOrderID"]
+    kit.set_faults("iifl", ACCOUNT, drop_order_request=True)
+    assert place(client, token, orderUniqueIdentifier="dropped").status_code == 502
+    assert modify_then_cancel(client, token, app_order_id) == (502, 502)
+    kit.clear_faults("iifl", ACCOUNT)
+    (row,) = result(get(client, "/interactive/orders", token))
+    assert (row["OrderUniqueIdentifier"], row["OrderPrice"], row["OrderStatus"]) == (
+        "sbx-1",
+        2000.0,
+        "New",
+    )

@@ -434,7 +434,7 @@ def test_cancel_of_a_filled_order_is_udapi100040(client):
     assert trades["data"][0]["average_price"] == 2950.5
 
 
-def test_a_filled_order_shows_in_positions_and_blocks_no_margin(client):
+def test_a_filled_order_shows_in_positions_and_uses_the_cash_it_cost(client):
     token = login(client)["access_token"]
     order_id = place(client, token, order_type="MARKET", price=0).json()["data"]["order_ids"][0]
     filled = kit.find_order("upstox", "UP4321", order_id)
@@ -447,8 +447,8 @@ def test_a_filled_order_shows_in_positions_and_blocks_no_margin(client):
 
     assert (row["instrument_token"], row["product"], row["quantity"]) == (RELIANCE, "D", 1)
     assert (row["average_price"], row["day_buy_quantity"], row["realised"]) == (2950.5, 1, 0)
-    assert funds["equity"]["used_margin"] == 2000
-    assert funds["equity"]["available_margin"] == 118000
+    assert funds["equity"]["used_margin"] == 4950.5  # the fill (2950.50) and the open buy
+    assert funds["equity"]["available_margin"] == 115049.5
 
 
 # --- Faults -----------------------------------------------------------------------------------
@@ -511,3 +511,139 @@ def test_a_lost_reply_is_a_504_but_the_order_is_in_the_book(client):
 
     assert response.status_code == 504
     assert [o["tag"] for o in book] == ["lost-1"]
+
+
+# --- The order path end to end -------------------------------------------------------------
+def data(client, token, path, **params):
+    response = client.get(f"{BASE}{path}", params, **bearer(token))
+    assert response.status_code == 200, response.content
+    return response.json()["data"]
+
+
+def test_an_order_goes_from_placing_to_positions_and_funds(client, market):
+    token = login(client)["access_token"]
+    available = data(client, token, "/v2/user/get-funds-and-margin")["equity"]["available_margin"]
+    placed = place(client, token, order_type="MARKET", price=0, product="I", tag="e2e-upstox")
+    order_id = placed.json()["data"]["order_ids"][0]
+    assert data(client, token, "/v2/order/details", order_id=order_id)["status"] == "open"
+    history = data(client, token, "/v2/order/history", tag="e2e-upstox")
+    assert [h["status"] for h in history] == [
+        "put order req received",
+        "validation pending",
+        "open pending",
+        "open",
+    ]
+    assert {h["order_id"] for h in history} == {order_id}
+    assert data(client, token, "/v2/order/trades", order_id=order_id) == []
+    market.shift(2)
+    one = data(client, token, "/v2/order/details", order_id=order_id)
+    (fill,) = data(client, token, "/v2/order/trades", order_id=order_id)
+    (position,) = data(client, token, "/v2/portfolio/short-term-positions")
+    funds = data(client, token, "/v2/user/get-funds-and-margin")["equity"]
+    history = data(client, token, "/v2/order/history", order_id=order_id, tag="e2e-upstox")
+    assert (one["status"], one["filled_quantity"], one["average_price"]) == ("complete", 1, 2950.5)
+    assert (one["tag"], history[-1]["status"]) == ("e2e-upstox", "complete")
+    assert fill == data(client, token, "/v2/order/trades/get-trades-for-day")[0]
+    assert (fill["order_id"], fill["quantity"], fill["average_price"]) == (order_id, 1, 2950.5)
+    assert (position["product"], position["quantity"], position["instrument_token"]) == (
+        "I",
+        1,
+        RELIANCE,
+    )
+    assert funds["available_margin"] == available - 2950.5
+
+
+def test_one_order_lookups_refuse_missing_bad_and_unknown_ids(client):
+    token = login(client)["access_token"]
+    place(client, token)
+    for path in ("/v2/order/details", "/v2/order/trades", "/v2/order/history"):
+        assert only_error(client.get(f"{BASE}{path}", **bearer(token)))["errorCode"] == "UDAPI1023"
+        bad = client.get(f"{BASE}{path}?order_id=a%20b", **bearer(token))
+        assert only_error(bad)["errorCode"] == "UDAPI1010"
+        missing = client.get(f"{BASE}{path}?order_id=999", **bearer(token))
+        assert (missing.status_code, only_error(missing)["errorCode"]) == (400, "UDAPI100010")
+    nobody = client.get(f"{BASE}/v2/order/history?tag=nobody", **bearer(token))
+    assert only_error(nobody)["errorCode"] == "UDAPI100010"
+
+
+def test_rejections_carry_the_reason(client):
+    token = login(client)["access_token"]
+    broke = place(client, token, quantity=100, tag="too-big").json()["data"]["order_ids"][0]
+    short = place(client, token, transaction_type="SELL", quantity=6, tag="too-many")
+    row = data(client, token, "/v2/order/details", order_id=broke)
+    assert row["status"] == "rejected"
+    assert row["status_message"] == (
+        "Insufficient funds. Required margin is 200050.00 but available margin is 120000.00."
+    )
+    assert row["status_message_raw"].startswith("RMS:Margin Exceeds,Required:200050.00")
+    many = data(client, token, "/v2/order/details", order_id=short.json()["data"]["order_ids"][0])
+    assert many["status"] == "rejected"  # UP4321 holds 5 RELIANCE
+
+
+def test_v2_ltp_and_full_quotes(client):
+    token = login(client)["access_token"]
+    ltp = data(client, token, "/v2/market-quote/ltp", instrument_key=RELIANCE)
+    assert ltp == {"NSE_EQ:RELIANCE": {"last_price": 2950.5, "instrument_token": RELIANCE}}
+    assert data(client, token, "/v2/market-quote/ltp", symbol=RELIANCE) == ltp  # the SDK's name
+    quotes = data(
+        client, token, "/v2/market-quote/quotes", symbol=f"{RELIANCE},BSE_EQ|INE009A01021"
+    )
+    assert set(quotes) == {"NSE_EQ:RELIANCE", "BSE_EQ:INFY"}
+    reliance = quotes["NSE_EQ:RELIANCE"]
+    assert (reliance["last_price"], reliance["net_change"], reliance["instrument_token"]) == (
+        2950.5,
+        25.5,
+        RELIANCE,
+    )
+    assert len(reliance["depth"]["buy"]) == len(reliance["depth"]["sell"]) == 5
+    bad = client.get(f"{BASE}/v2/market-quote/quotes?instrument_key=NSE_EQ|NOPE", **bearer(token))
+    assert only_error(bad)["errorCode"] == "UDAPI1087"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "/v2/order/nothing", 404),
+        ("delete", "/v2/order/retrieve-all", 405),
+        ("post", "/v2/order/details", 405),
+        ("get", "/v3/order/place", 405),
+    ],
+)
+def test_unknown_paths_and_wrong_methods_answer_upstoxs_json(client, method, path, status):
+    token = login(client)["access_token"]
+    response = getattr(client, method)(f"{BASE}{path}", **bearer(token))
+    assert response.status_code == status
+    assert only_error(response)["errorCode"] == "UDAPI10000"
+
+
+def test_a_lost_reply_on_modify_or_cancel_still_changes_the_order(client):
+    token = login(client)["access_token"]
+    order_id = place(client, token, tag="lost-change").json()["data"]["order_ids"][0]
+    kit.set_faults("upstox", lose_order_reply=True)
+    change = {"order_id": order_id, "quantity": 1, "validity": "DAY", "price": 2001,
+              "order_type": "LIMIT", "trigger_price": 0}  # fmt: skip
+    modified = client.put(
+        f"{BASE}/v3/order/modify", json.dumps(change), "application/json", **bearer(token)
+    )
+    assert modified.status_code == 504
+    assert (
+        client.delete(f"{BASE}/v3/order/cancel?order_id={order_id}", **bearer(token)).status_code
+        == 504
+    )
+    kit.clear_faults("upstox")
+    (step,) = [h for h in data(client, token, "/v2/order/history", tag="lost-change")][-1:]
+    assert (step["status"], step["price"]) == ("cancelled", 2001)
+
+
+def test_a_dropped_request_never_reaches_the_book(client):
+    token = login(client)["access_token"]
+    order_id = place(client, token, tag="kept").json()["data"]["order_ids"][0]
+    kit.set_faults("upstox", "UP4321", drop_order_request=True)
+    assert place(client, token, tag="dropped").status_code == 502
+    assert (
+        client.delete(f"{BASE}/v3/order/cancel?order_id={order_id}", **bearer(token)).status_code
+        == 502
+    )
+    kit.clear_faults("upstox", "UP4321")
+    (row,) = data(client, token, "/v2/order/retrieve-all")
+    assert (row["tag"], row["status"]) == ("kept", "open")

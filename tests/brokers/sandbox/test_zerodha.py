@@ -455,3 +455,188 @@ def test_a_bare_submit_logs_into_the_preselected_account(client):
 def test_an_unknown_account_is_refused(client):
     form = {"v": "3", "api_key": API_KEY, "account_id": "ZD0000", "decision": "approve"}
     assert client.post(login_url(), form).status_code == 400
+
+
+# --- The order path end to end -------------------------------------------------------------
+def test_an_order_goes_from_placing_to_positions_and_funds(client, token, market):
+    net_before = client.get(f"{BASE}/user/margins", **auth(token)).json()["data"]["equity"]["net"]
+    fields = {"order_type": "MARKET", "price": None, "market_protection": "-1", "tag": "e2eKite01"}
+    order_id = place(client, token, **fields).json()["data"]["order_id"]
+
+    (booked,) = [o for o in client.get(f"{BASE}/orders", **auth(token)).json()["data"]]
+    assert (booked["order_id"], booked["tag"], booked["tags"]) == (
+        order_id,
+        "e2eKite01",
+        ["e2eKite01"],
+    )
+    history = client.get(f"{BASE}/orders/{order_id}", **auth(token)).json()["data"]
+    assert [h["status"] for h in history] == [
+        "PUT ORDER REQ RECEIVED",
+        "VALIDATION PENDING",
+        "OPEN PENDING",
+        "OPEN",
+    ]
+    assert client.get(f"{BASE}/orders/{order_id}/trades", **auth(token)).json()["data"] == []
+
+    market.shift(2)
+    history = client.get(f"{BASE}/orders/{order_id}", **auth(token)).json()["data"]
+    (fill,) = client.get(f"{BASE}/orders/{order_id}/trades", **auth(token)).json()["data"]
+    (trade,) = client.get(f"{BASE}/trades", **auth(token)).json()["data"]
+    net = client.get(f"{BASE}/portfolio/positions", **auth(token)).json()["data"]["net"]
+    margins = client.get(f"{BASE}/user/margins", **auth(token)).json()["data"]["equity"]
+    assert history[-1]["status"] == "COMPLETE"
+    assert history[-1]["filled_quantity"] == 2 and history[-1]["average_price"] == 1542.3
+    assert history[-2]["filled_quantity"] == 0  # the OPEN step, before the fill
+    assert fill == trade
+    assert (fill["order_id"], fill["quantity"], fill["average_price"]) == (order_id, 2, 1542.3)
+    infy = next(p for p in net if p["tradingsymbol"] == "INFY" and p["product"] == "CNC")
+    assert (infy["quantity"], infy["buy_price"]) == (2, 1542.3)
+    assert margins["net"] == net_before - 2 * 1542.3
+    assert margins["utilised"]["debits"] == 3084.6
+
+
+def test_a_marketable_limit_fills_at_the_market_and_one_away_from_it_waits(client, token, market):
+    marketable = place(client, token, price="1600.00", tag="above").json()["data"]["order_id"]
+    waiting = place(client, token, price="1000.00", tag="below").json()["data"]["order_id"]
+    ioc = place(client, token, price="1000.00", validity="IOC", tag="ioc").json()["data"]
+    market.shift(2)
+    book = {o["order_id"]: o for o in client.get(f"{BASE}/orders", **auth(token)).json()["data"]}
+    assert (book[marketable]["status"], book[marketable]["average_price"]) == ("COMPLETE", 1542.3)
+    assert book[waiting]["status"] == "OPEN"
+    assert book[ioc["order_id"]]["status"] == "CANCELLED"  # IOC: not marketable, gone
+
+
+def test_open_buys_block_funds_until_cancelled(client, token):
+    order_id = place(client, token, quantity="10").json()["data"]["order_id"]
+    margins = client.get(f"{BASE}/user/margins/equity", **auth(token)).json()["data"]
+    assert (margins["net"], margins["utilised"]["debits"]) == (240000, 10000)
+    client.delete(f"{BASE}/orders/regular/{order_id}", **auth(token))
+    assert client.get(f"{BASE}/user/margins/equity", **auth(token)).json()["data"]["net"] == 250000
+
+
+@pytest.mark.parametrize(
+    ("tag", "accepted"),
+    [
+        ("t" * 20, True),
+        ("t" * 21, False),
+        ("connect test order1", True),  # spaces, as the official mocks show
+        ("algo@desk", True),  # "@" is whitelisted
+        ("algo_desk", False),
+        ("algo-desk", False),
+        ("ordré", False),
+    ],
+)
+def test_the_tag_is_at_most_20_alphanumerics(client, token, tag, accepted):
+    response = place(client, token, tag=tag)
+    if accepted:
+        assert response.status_code == 200
+        (order,) = client.get(f"{BASE}/orders", **auth(token)).json()["data"]
+        assert order["tag"] == tag
+    else:
+        assert "tag" in kite_error(response, 400, "InputException")
+        assert client.get(f"{BASE}/orders", **auth(token)).json()["data"] == []
+
+
+def test_an_untagged_order_has_no_tags_key(client, token):
+    place(client, token, tag=None)
+    (order,) = client.get(f"{BASE}/orders", **auth(token)).json()["data"]
+    assert order["tag"] is None
+    assert "tags" not in order
+
+
+def test_rejections_are_in_kites_words(client, token, market):
+    broke = place(client, token, quantity="1000", tag="tooBig").json()["data"]["order_id"]
+    short = place(client, token, transaction_type="SELL", quantity="6", tag="tooMany").json()
+    book = {o["order_id"]: o for o in client.get(f"{BASE}/orders", **auth(token)).json()["data"]}
+    funds = book[broke]
+    assert funds["status"] == "REJECTED" and funds["exchange_order_id"] is None
+    assert funds["status_message"] == (
+        "Insufficient funds. Required margin is 1000000.00 but available margin is 250000.00. "
+        "Check the orderbook for open orders."
+    )
+    assert funds["status_message_raw"].startswith(
+        "RMS:Margin Exceeds,Required:1000000.00, Available:250000.00 for entity account-ZD1234"
+    )
+    holdings = book[short["data"]["order_id"]]  # ZD1234 holds 5 INFY
+    assert holdings["status"] == "REJECTED"
+    assert holdings["status_message"] == "Insufficient holdings to sell. Check your holdings."
+    history = client.get(f"{BASE}/orders/{broke}", **auth(token)).json()["data"]
+    assert [h["status"] for h in history][-1] == "REJECTED"
+    assert place(client, token, transaction_type="SELL", quantity="5").status_code == 200
+    assert client.get(f"{BASE}/orders", **auth(token)).json()["data"][-1]["status"] == "OPEN"
+
+
+def test_one_order_lookups_of_an_unknown_order_are_refused(client, token):
+    kite_error(client.get(f"{BASE}/orders/999999999999999", **auth(token)), 400, "InputException")
+    response = client.get(f"{BASE}/orders/999999999999999/trades", **auth(token))
+    kite_error(response, 400, "InputException")
+
+
+def test_another_accounts_order_is_not_found(client, token):
+    order_id = place(client, token).json()["data"]["order_id"]
+    other = log_in(client, "ZD5678")
+    kite_error(client.get(f"{BASE}/orders/{order_id}", **auth(other)), 400, "InputException")
+    assert client.get(f"{BASE}/orders", **auth(other)).json()["data"] == []
+
+
+def test_the_full_quote(client, token):
+    data = client.get(f"{BASE}/quote?i=NSE:INFY&i=NSE:NOSUCH", **auth(token)).json()["data"]
+    assert set(data) == {"NSE:INFY"}
+    infy = data["NSE:INFY"]
+    assert (infy["last_price"], infy["ohlc"]["close"], infy["net_change"]) == (1542.3, 1550.1, -7.8)
+    assert len(infy["depth"]["buy"]) == len(infy["depth"]["sell"]) == 5
+    assert infy["depth"]["buy"][0]["price"] < infy["last_price"] < infy["depth"]["sell"][0]["price"]
+    too_many = "&".join(["i=NSE:INFY"] * 501)
+    assert "500" in kite_error(
+        client.get(f"{BASE}/quote?{too_many}", **auth(token)), 400, "InputException"
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "/no/such/path", 404),
+        ("get", "/portfolio/holdingz", 404),
+        ("post", "/orders", 405),
+        ("delete", "/portfolio/holdings", 405),
+        ("patch", "/orders/regular", 405),
+        ("post", "/orders/123/trades", 405),
+        ("put", "/orders/regular/1/trades", 404),
+    ],
+)
+def test_unknown_paths_and_wrong_methods_answer_kites_json(client, token, method, path, status):
+    response = getattr(client, method)(f"{BASE}{path}", **auth(token))
+    kite_error(response, status, "GeneralException")
+
+
+def test_a_lost_reply_on_modify_or_cancel_still_changes_the_order(client, token):
+    order_id = place(client, token, tag="lostChange").json()["data"]["order_id"]
+    url = f"{BASE}/orders/regular/{order_id}"
+    kit.set_faults("zerodha", "ZD1234", lose_order_reply=True)
+    form = urlencode({"price": "1001.00"})
+    modified = client.put(
+        url, form, content_type="application/x-www-form-urlencoded", **auth(token)
+    )
+    assert modified.status_code == 504
+    (order,) = client.get(f"{BASE}/orders", **auth(token)).json()["data"]
+    assert order["price"] == 1001
+    assert client.delete(url, **auth(token)).status_code == 504
+    (order,) = client.get(f"{BASE}/orders", **auth(token)).json()["data"]
+    assert (order["tag"], order["status"]) == ("lostChange", "CANCELLED")
+
+
+def test_a_dropped_request_never_reaches_the_book(client, token):
+    order_id = place(client, token, tag="kept").json()["data"]["order_id"]
+    kit.set_faults("zerodha", "ZD1234", drop_order_request=True)
+    assert place(client, token, tag="dropped").status_code == 502
+    url = f"{BASE}/orders/regular/{order_id}"
+    form = urlencode({"price": "1001.00"})
+    assert (
+        client.put(
+            url, form, content_type="application/x-www-form-urlencoded", **auth(token)
+        ).status_code
+        == 502
+    )
+    assert client.delete(url, **auth(token)).status_code == 502
+    (order,) = client.get(f"{BASE}/orders", **auth(token)).json()["data"]
+    assert (order["tag"], order["price"], order["status"]) == ("kept", 1000, "OPEN")

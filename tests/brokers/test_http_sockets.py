@@ -1,5 +1,6 @@
-"""The door's transport over real sockets: keep-alive, a broker that hangs up, timeouts, cut
-answers, compressed and chunked bodies, TLS and proxies, and what each means for an order."""
+"""The door over real sockets (requests on urllib3's pool): keep-alive, a broker that hangs up,
+timeouts, cut answers, compressed and chunked bodies, TLS and proxies, and what each means for
+an order."""
 
 import datetime
 import gzip
@@ -7,7 +8,9 @@ import ipaddress
 import socket
 import ssl
 import threading
+import time
 from base64 import b64decode
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from cryptography import x509
@@ -16,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from brokers import http
-from brokers.adapters.base import BrokerUnavailable, OrderStateUnknown
+from brokers.errors import BrokerUnavailable, OrderStateUnknown
 from brokers.http import BrokerHttp, CallKind
 
 
@@ -28,7 +31,8 @@ class Server:
         self.serve, self.tls = serve, tls
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
-        self.accepted, self.heads, self.stop = 0, [], threading.Event()
+        self.accepted, self.closed, self.heads, self.stop = 0, 0, [], threading.Event()
+        self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def url(self, path: str = "/api", scheme: str = "http") -> str:
@@ -41,7 +45,8 @@ class Server:
                 sock, _ = self.listener.accept()
             except OSError:
                 return
-            self.accepted += 1
+            with self.lock:
+                self.accepted += 1
             threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
 
     def _serve(self, sock):
@@ -53,6 +58,8 @@ class Server:
             pass
         finally:
             sock.close()
+            with self.lock:
+                self.closed += 1
 
     def read_head(self, sock) -> str:
         data = b""
@@ -110,6 +117,12 @@ def serve():
         server.close()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_pools():
+    yield
+    http.close_sessions()
+
+
 @pytest.fixture
 def short_timeouts(monkeypatch):
     for kind in CallKind:
@@ -120,7 +133,7 @@ counter = iter(range(10**6))
 
 
 def door() -> BrokerHttp:
-    """A door with a session of its own (sessions are per broker account)."""
+    """A door of one more account of the same broker (they share the broker host's pool)."""
     return BrokerHttp(broker="demo", account=f"T{next(counter)}")
 
 
@@ -136,6 +149,28 @@ def test_calls_to_one_broker_share_one_kept_alive_connection(serve):
     assert len(broker.heads) == 3
 
 
+def test_a_thousand_accounts_of_one_broker_share_its_host_pool(serve):
+    """A sync of 1,000 connections of one broker on the sync's fan-out: the sockets opened and
+    still open afterwards are bounded by the host's pool, not by the number of accounts."""
+    broker = serve(keep_alive)
+    doors = [BrokerHttp(broker="demo", account=f"ACC{n}") for n in range(1000)]
+
+    def sync(d: BrokerHttp) -> list:
+        return [d.call("GET", broker.url(f"/{what}"), endpoint=what, parse=data) for what in "hpf"]
+
+    with ThreadPoolExecutor(max_workers=http.SYNC_FAN_OUT) as pool:
+        answers = list(pool.map(sync, doors))
+
+    assert answers == [[1, 1, 1]] * 1000
+    assert len(broker.heads) == 3000
+    assert broker.accepted <= http.POOL_SIZE
+    http.close_sessions()
+    deadline = time.monotonic() + 5
+    while broker.closed < broker.accepted and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert broker.closed == broker.accepted  # the pool held every socket it opened
+
+
 def test_a_connection_the_broker_closed_while_idle_is_replaced_not_failed(serve):
     broker = serve(one_answer_then_hang_up)
     d = door()
@@ -147,19 +182,23 @@ def test_a_connection_the_broker_closed_while_idle_is_replaced_not_failed(serve)
 
 def test_no_reply_in_time_is_unavailable_for_a_read_and_unknown_for_an_order(serve, short_timeouts):
     broker = serve(silent)
-    with pytest.raises(BrokerUnavailable, match="no reply within the read timeout") as read:
+    with pytest.raises(BrokerUnavailable, match="no reply within the 0.3 s read timeout") as read:
         door().call("GET", broker.url(), endpoint="holdings", parse=data)
     assert not isinstance(read.value, OrderStateUnknown)
-    with pytest.raises(OrderStateUnknown, match="no reply within the order timeout"):
+    with pytest.raises(
+        OrderStateUnknown, match="no reply within the 0.3 s read timeout after the order was sent"
+    ):
         door().call("POST", broker.url(), endpoint="orders", parse=data, kind=CallKind.ORDER)
 
 
 def test_an_answer_cut_short_leaves_an_order_unknown(serve):
     broker = serve(cut_short)
-    with pytest.raises(OrderStateUnknown, match="dropped after sending"):
+    with pytest.raises(OrderStateUnknown, match="cut short after the order was sent"):
         door().call("POST", broker.url(), endpoint="orders", parse=data, kind=CallKind.ORDER)
-    with pytest.raises(BrokerUnavailable, match="could not connect"):
+    # A read: named for what happened (the request went out), never "could not connect".
+    with pytest.raises(BrokerUnavailable, match="cut short") as read:
         door().call("GET", broker.url(), endpoint="holdings", parse=data)
+    assert read.value.code == "cut_off"
 
 
 def test_a_port_nobody_listens_on_never_received_the_order():
@@ -253,8 +292,8 @@ def tls_broker(serve, certificates):
 
 def test_tls_to_a_broker_whose_certificate_we_trust(tls_broker, certificates):
     d = door()
-    d.session.verify = str(certificates / "ca.pem")
     url = tls_broker.url(scheme="https")
+    http.session_for("demo", url).verify = str(certificates / "ca.pem")
     assert [d.call("GET", url, endpoint="x", parse=data) for _ in range(2)] == [1, 1]
     assert tls_broker.accepted == 1
 
