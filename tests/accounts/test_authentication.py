@@ -6,12 +6,12 @@ from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.authentication import CachedTokenAuthentication
+from accounts.models import ApiToken
 from accounts.roles import TRADER
-from tests.factories import BrokerConnectionFactory
+from tests.factories import BrokerConnectionFactory, api_token
 
 STATUS = "/api/v1/brokers/connections"
 
@@ -19,12 +19,12 @@ STATUS = "/api/v1/brokers/connections"
 @pytest.fixture
 def token(trader):
     BrokerConnectionFactory(user=trader)
-    return Token.objects.create(user=trader)
+    return api_token(trader)
 
 
-def client_for(token: Token) -> APIClient:
+def client_for(token: str) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client
 
 
@@ -36,14 +36,14 @@ def test_a_second_request_reads_neither_the_token_nor_the_role(token):
     assert first.status_code == second.status_code == 200
     assert first.json() == second.json()
     asked = " ".join(q["sql"] for q in queries.captured_queries)
-    assert "authtoken_token" not in asked
+    assert "api_tokens" not in asked
     assert "auth_group" not in asked
 
 
 def test_a_deleted_token_is_refused_at_once(token):
     client = client_for(token)
     assert client.get(STATUS).status_code == 200
-    token.delete()
+    ApiToken.objects.filter(user__username="asha").delete()
     answer = client.get(STATUS)
     assert answer.status_code == 403  # DRF: the first authenticator (the session) has no 401
     assert answer.json()["error"]["message"] == "Invalid token."
@@ -86,14 +86,14 @@ def test_the_cache_holds_neither_the_token_nor_the_password(token, trader):
     assert client_for(token).get(STATUS).status_code == 200
     stored = everything_cached()
     assert b"asha@example.com" in stored  # the entry is there...
-    assert token.key.encode() not in stored  # ...under a hash of the token
+    assert token.encode() not in stored  # ...under a hash of the token
     assert trader.password.encode() not in stored
 
 
 def test_saving_a_cached_user_keeps_their_password(token, trader):
     authenticator = CachedTokenAuthentication()
-    authenticator.authenticate_credentials(token.key)  # fills the cache
-    user, _ = authenticator.authenticate_credentials(token.key)  # from the cache
+    authenticator.authenticate_credentials(token.encode())  # fills the cache
+    user, _ = authenticator.authenticate_credentials(token.encode())  # from the cache
     user.first_name = "Asha"
     user.save()
     trader.refresh_from_db()

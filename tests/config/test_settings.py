@@ -47,6 +47,9 @@ def test_embedded_default_starts_with_nothing_set():
         ({"REDIS_URL": "http://localhost:6379"}, "REDIS_URL"),
         ({"BROKER_ZERODHA_API_URL": "ftp://kite"}, "BROKER_ZERODHA_API_URL"),
         ({"SESSION_IDLE_HOURS": "twelve"}, "SESSION_IDLE_HOURS"),
+        ({"API_THROTTLE_SYNC": "6 per minute"}, "API_THROTTLE_SYNC"),
+        ({"API_THROTTLE_USER": "0/min"}, "API_THROTTLE_USER"),
+        ({"JSON_BODY_MAX_DEPTH": "1"}, "JSON_BODY_MAX_DEPTH"),
         (
             {"DEBUG": "false", "SECRET_KEY": "k" * 40, "FIELD_ENCRYPTION_KEYS": GOOD_KEY},
             "ALLOWED_HOSTS",
@@ -124,7 +127,11 @@ def test_the_redis_channel_layer_outwaits_its_own_blocking_reads():
         "print(host['socket_timeout'] > L.brpop_timeout + 1, host['max_connections'] >= 1000)"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DEBUG"))}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", REDIS_URL="redis://127.0.0.1:6379/0")
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        CHANNEL_LAYER="core",
+    )
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
     )

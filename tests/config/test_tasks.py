@@ -43,6 +43,7 @@ def test_the_purge_task_removes_expired_and_used_logins_only(trader, worker):
 
 
 def test_the_in_process_scheduler_runs_the_beat_schedule(trader, settings):
+    eager = app.conf.task_always_eager  # put back after: later tests send through the queue
     settings.CELERY_TASK_ALWAYS_EAGER = True
     app.conf.task_always_eager = True
     try:
@@ -57,7 +58,7 @@ def test_the_in_process_scheduler_runs_the_beat_schedule(trader, settings):
 
         assert not OAuthState.objects.exists()
     finally:
-        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+        app.conf.task_always_eager = eager
 
 
 def test_every_beat_entry_names_a_registered_task():

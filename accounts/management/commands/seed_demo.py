@@ -32,3 +32,7 @@ class Command(BaseCommand):
                 f"as {DEMO_USERNAME} / {DEMO_PASSWORD}"
             )
         )
+        self.stdout.write(
+            f"API token: make one at {settings.SITE_URL}/accounts/tokens/ or with "
+            f'`.venv/bin/python manage.py api_token create {DEMO_USERNAME} --name "my script"`'
+        )
