@@ -12,7 +12,6 @@ class ConnectionHealthAdmin(admin.ModelAdmin):
         "reconnect_attempts",
         "incident",
         "incident_open",
-        "email_alerts",
     )
     list_filter = ("quality", "incident_open")
     search_fields = ("connection__account_id", "connection__user__username")

@@ -8,12 +8,11 @@ class HealthConfig(AppConfig):
     def ready(self):
         # Every broker call feeds health through the HTTP door, and every status change is
         # announced live: registered once per process.
-        from brokers import http, states
-        from health import calls, services
+        from brokers import states
+        from brokers.signals import call_finished, call_started
+        from health import calls, services, sockets  # noqa: F401  (sockets: its receivers)
 
-        if calls.before_call not in http.hooks.before:
-            http.hooks.before.append(calls.before_call)
-        if calls.after_call not in http.hooks.after:
-            http.hooks.after.append(calls.after_call)
+        call_started.connect(calls.before_call, dispatch_uid="health.before_call")
+        call_finished.connect(calls.after_call, dispatch_uid="health.after_call")
         if services.on_transition not in states.listeners:
             states.listeners.append(services.on_transition)

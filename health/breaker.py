@@ -11,8 +11,10 @@ round trip with the metrics.
 OPEN: every call is refused before it leaves (``CircuitOpen``, a BrokerUnavailable), except
 the breaker's own trial probes. After OPEN_WAIT_SECONDS a trial probe moves it to HALF_OPEN.
 
-HALF_OPEN: only trial probes pass; TRIAL_SUCCESSES successful trials in a row CLOSE it, any
-failed trial OPENs it again. Calls counted before the last change of state do not count after.
+HALF_OPEN: every call passes and is a trial — the probes, and the trader's own calls (a
+portfolio refresh right after a good "Retry now" is not refused); TRIAL_SUCCESSES successful
+trials in a row CLOSE it, any failed trial OPENs it again. Calls counted before the last change
+of state do not count after.
 
 Throttling, refused sessions and refused orders are not failures of the broker: they do not
 count. State lives in health.store (Redis when configured), so every process sees the same
@@ -28,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from brokers.adapters.base import BrokerUnavailable
+from brokers.errors import BrokerUnavailable
 from health.store import Batch, store
 
 WINDOW_SECONDS = 120
@@ -181,29 +183,25 @@ def in_trial(cid: str) -> bool:
 
 
 def check(cid: str, *, now: float | None = None, data: dict | None = None) -> Change | None:
-    """Before a call: refuse it while the breaker is not CLOSED, unless it is a trial.
+    """Before a call: refuse it while the breaker is OPEN, unless it is a trial probe.
 
     A trial on an OPEN breaker whose wait is over moves it to HALF_OPEN (returned).
     """
     now = time.time() if now is None else now
     data = data if data is not None else store().get(_key(cid))
-    if data is None or data["state"] == State.CLOSED:
+    if data is None or data["state"] in (State.CLOSED, State.HALF_OPEN):
         return None
     if not in_trial(cid):
         raise CircuitOpen(_refusal(data, now))
-    if data["state"] == State.OPEN:
-        return _move(cid, State.OPEN, State.HALF_OPEN, "trial probe after the wait", now=now)
-    return None
+    return _move(cid, State.OPEN, State.HALF_OPEN, "trial probe after the wait", now=now)
 
 
 def _refusal(data: dict, now: float) -> str:
-    if data["state"] == State.OPEN:
-        wait = max(0, int(data["since"] + OPEN_WAIT_SECONDS - now))
-        return (
-            f"circuit open after repeated failures: calls are paused, the next trial is in "
-            f"{wait} s or later"
-        )
-    return "circuit half-open: only trial probes reach the broker until it recovers"
+    wait = max(0, int(data["since"] + OPEN_WAIT_SECONDS - now))
+    return (
+        f"circuit open after repeated failures: calls are paused, the next trial is in "
+        f"{wait} s or later"
+    )
 
 
 # --- After a call ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Health's two hooks on the HTTP door (registered in HealthConfig.ready).
+"""Health's two receivers of the HTTP door's signals (connected in HealthConfig.ready).
 
 ``before_call`` refuses a call while the connection's breaker is open (trial probes excepted).
 ``after_call`` counts every call that reached the broker in the rolling metrics and the
@@ -14,42 +14,24 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
-from brokers.adapters.base import (
+from brokers.errors import (
     AuthError,
     BrokerError,
     InvalidRequest,
-    Maintenance,
+    OrderStateUnknown,
     RateLimited,
 )
 from brokers.http import CallContext, CallRecord
-from health import breaker, metrics
+from health import breaker, metrics, services
+from health import state as health_state
 from health.metrics import Outcome
+from health.notes import Note, status_key
 from health.store import Batch, store
 
 SUCCESS_WRITE_EVERY = 60  # s: how often a stream of successful calls touches the row
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Note:
-    """What one call taught health: its outcome and any breaker move it caused."""
-
-    outcome: Outcome | None = None
-    error: BrokerError | None = None
-    elapsed_ms: float = 0.0
-    endpoint: str = ""
-    change: breaker.Change | None = None
-    known: dict | None = None  # the connection's last known status, read with the call
-    write_success: bool = False  # this call may stamp last_successful_call
-
-    @property
-    def counts_for_breaker(self) -> bool:
-        return self.outcome in (Outcome.OK, Outcome.FAIL) and not isinstance(
-            self.error, Maintenance
-        )
 
 
 _deferred: contextvars.ContextVar[list[Note] | None] = contextvars.ContextVar(
@@ -76,6 +58,8 @@ def classify(error: BrokerError | None) -> Outcome | None:
         return None
     if isinstance(error, RateLimited):
         return None if error.code == "local" else Outcome.THROTTLED
+    if isinstance(error, OrderStateUnknown) and error.throttle is not None:
+        return Outcome.THROTTLED  # an order write met the rate limit: throttled, not down
     if isinstance(error, AuthError):
         return Outcome.AUTH
     if isinstance(error, InvalidRequest):
@@ -95,7 +79,7 @@ prefetched: contextvars.ContextVar[tuple[str, dict | None] | None] = contextvars
 )
 
 
-def before_call(context: CallContext) -> None:
+def before_call(sender=None, *, context: CallContext, **kwargs) -> None:
     cid = context.connection_id
     if not cid:
         return
@@ -119,7 +103,7 @@ def before_call(context: CallContext) -> None:
         _deliver(cid, Note(change=change, endpoint=context.endpoint))
 
 
-def after_call(record: CallRecord) -> None:
+def after_call(sender=None, *, record: CallRecord, **kwargs) -> None:
     """One round trip for a call: metrics, the breaker's window, the known status."""
     cid = record.context.connection_id
     outcome = classify(record.error)
@@ -144,13 +128,14 @@ def after_call(record: CallRecord) -> None:
         status_code=record.status_code,
         error_type=type(error).__name__ if error else "",
         message=error.message if error else "",
+        why=health_state.failure_name(error, record.status_code),
         probe=_deferred.get() is not None,
         at=now,
     )
     counted = note.counts_for_breaker and state == breaker.State.CLOSED
     if counted:
         breaker.add_call(batch, cid, ok=outcome is Outcome.OK, slow=slow, now=now)
-    status_at = batch.get(services_status_key(cid))
+    status_at = batch.get(status_key(cid))
     write_at = batch.claim(f"success-write:{cid}", SUCCESS_WRITE_EVERY)
     store().run(batch)
     if counted:
@@ -163,15 +148,9 @@ def after_call(record: CallRecord) -> None:
     _deliver(cid, note)
 
 
-def services_status_key(cid: str) -> str:
-    return f"status:{cid}"
-
-
 def _deliver(cid: str, note: Note) -> None:
     notes = _deferred.get()
     if notes is not None:
         notes.append(note)
         return
-    from health import services
-
     services.apply_call(cid, note)

@@ -21,12 +21,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from brokers.adapters import registry
-from brokers.adapters.base import BrokerError, Maintenance, RateLimited, Window
 from brokers.clock import IST
+from brokers.errors import BrokerError, Maintenance, RateLimited
 from brokers.http import RATE_HEADROOM
 from brokers.models import Broker, BrokerConnection, BrokerHealthLog
 from brokers.models import ConnectionStatus as S
 from brokers.ratelimit import buckets_for, limiter
+from brokers.types import Window
 from health import breaker
 
 CONNECT_TIMEOUT = 3.05
@@ -48,7 +49,7 @@ ADVICE = {
     "check the app's key and secret if it keeps failing.",
     "RateLimited": "The broker is limiting requests: the platform slows down and retries by "
     "itself. Nothing to do unless it lasts.",
-    "Maintenance": "The broker is under maintenance: it will be checked again when it ends.",
+    "Maintenance": "The broker announced maintenance: it is checked again until it ends.",
     "CircuitOpen": "Calls are paused after repeated failures so the broker is not hammered; "
     "the platform tries again with growing pauses. Use Retry now to try at once.",
     "BadResponse": "The broker sent an answer that could not be read (an error page or a "
@@ -79,19 +80,20 @@ def advice(error_type: str, error: BrokerError | None = None) -> str:
     return ADVICE.get(error_type, "")
 
 
-def status_advice(connection: BrokerConnection) -> str:
-    """What the trader should know or do, for the connection's current status."""
+def status_advice(connection: BrokerConnection, state=None) -> str:
+    """What the trader should know or do, for the connection's current state."""
     name = Broker(connection.broker).label
     if connection.status == S.TOKEN_EXPIRED:
         return f"Token expired: log in again to {name}."
     if connection.status == S.MAINTENANCE:
-        return connection.last_error or f"{name} is under maintenance."
+        return f"{name} announced maintenance; it is checked again until it answers."
     if connection.status == S.RATE_LIMITED:
         return ADVICE["RateLimited"]
     if connection.status == S.ERROR:
-        return f"{name} is not answering. " + ADVICE["CircuitOpen"]
+        why = state.reason if state is not None and state.reason else f"{name} is failing."
+        return f"{why} The platform keeps checking by itself; use Retry now to check at once."
     if connection.status == S.CONNECTING:
-        return f"Trying {name} again; the next trial probes decide."
+        return f"{name} is answering again; it turns green after a run of good calls."
     if connection.status in (S.DISCONNECTED, S.SUSPENDED):
         return "This connection is not active: connect it again to use it."
     return ""

@@ -20,7 +20,6 @@ from django.utils import timezone
 from brokers.models import BrokerConnection
 from brokers.push import user_group
 from health.models import Notification
-from health.quality import Quality
 from health.store import store
 from health.summary import summarize
 
@@ -28,37 +27,40 @@ EVENT = "BROKER_STATUS_UPDATE"
 
 
 def status_message(
-    connection: BrokerConnection, *, previous_status: str = "", quality: Quality | None = None
-) -> tuple[str, str]:
-    """The (json, html) forms of one status update."""
+    connection: BrokerConnection, *, previous_status: str = ""
+) -> tuple[str, dict[str, str]]:
+    """The JSON form of one status update and its HTML fragments by part (PARTS)."""
     fresh = (
         BrokerConnection.objects.with_last_response().filter(pk=connection.pk).first() or connection
     )
     summary = summarize(fresh, charts_too=True)
-    if quality is not None:
-        summary.quality = quality
     data = {
         "type": EVENT,
         **summary.as_json(),
         "previousStatus": previous_status or fresh.status,
-        "reason": fresh.last_error,
+        "reason": fresh.last_error or summary.state.reason,
         "at": timezone.now().isoformat(),
     }
     unread = Notification.objects.filter(user_id=fresh.user_id, read_at__isnull=True).count()
-    html = render_to_string(
-        "health/_live_update.html",
-        {"connection": fresh, "health": summary, "s": summary, "oob": True, "unread": unread},
-    )
-    return json.dumps(data), html
+    context = {"connection": fresh, "health": summary, "s": summary, "oob": True, "unread": unread}
+    parts = {name: render_to_string(template, context) for name, template in PARTS.items()}
+    return json.dumps(data), parts
 
 
-def push_status(
-    connection: BrokerConnection, *, previous_status: str = "", quality: Quality | None = None
-) -> None:
+# The fragments of a status update, by the name a page gives in its socket's ``parts``: each
+# page asks only for those whose target it holds (htmx logs oobErrorNoTarget for the others).
+PARTS = {
+    "card": "brokers/_connection_card.html",  # the dashboard: #connection-<id>
+    "row": "health/_connection_row.html",  # the health dashboard, diagnostics: #health-<id>
+    "unread": "health/_unread_count.html",  # every signed-in page: #unread-count
+}
+
+
+def push_status(connection: BrokerConnection, *, previous_status: str = "") -> None:
     if not listening(connection.user_id):
         return  # nobody has a page or a client open: nothing to render
-    json_text, html = status_message(connection, previous_status=previous_status, quality=quality)
-    send(connection.user_id, json_text=json_text, html=html)
+    json_text, parts = status_message(connection, previous_status=previous_status)
+    send(connection.user_id, json_text=json_text, parts=parts, connection_id=str(connection.pk))
 
 
 # Open sockets per user, counted by the consumer: a user with none gets no rendering at all.
@@ -85,9 +87,28 @@ def listening(user_id) -> bool:
 server_loop: asyncio.AbstractEventLoop | None = None
 
 
-def send(user_id, *, json_text: str, html: str) -> None:
-    layer = get_channel_layer()
+def send(
+    user_id,
+    *,
+    json_text: str,
+    html: str = "",
+    parts: dict[str, str] | None = None,
+    connection_id: str = "",
+) -> None:
+    """One update to the user's sockets: ``html`` goes to every page as it is (its target is on
+    every page); ``parts`` only to the pages that asked for them, and with ``connection_id``
+    only to pages showing that connection or all of them."""
     message = {"type": "broker.status", "json": json_text, "html": html}
+    if parts is not None:
+        message["parts"] = parts
+        message["connection"] = connection_id
+        message["html"] = html + "".join(parts.values())
+    deliver(user_id, message)
+
+
+def deliver(user_id, message: dict) -> None:
+    """``message`` to every socket of the user, from any thread of any process."""
+    layer = get_channel_layer()
     loop = server_loop
     if isinstance(layer, InMemoryChannelLayer) and loop is not None and loop.is_running():
         # The in-memory layer's queues belong to the server's loop and are not thread-safe:

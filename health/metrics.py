@@ -31,13 +31,16 @@ from health.store import Batch, store
 BOUNDS = (25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000)
 MINUTE_TTL = 2 * 3600 + 300
 HOUR_TTL = 8 * 24 * 3600
-RECENT_KEEP = 50
+RECENT_KEEP = 100
 RECENT_TTL = 8 * 24 * 3600
+ENDPOINT_KEEP = 20  # the newest calls kept per endpoint
+ENDPOINT_TTL = 2 * 3600
 SLOW_CALL_MS = 2500  # a call slower than this is "slow" for the breaker and the metrics
 
-# Counted as "up" for uptime; DISCONNECTED is time the trader chose not to be connected and is
-# left out of the window altogether.
-UP = {ConnectionStatus.CONNECTED, ConnectionStatus.RATE_LIMITED}
+# Counted as "up" for uptime: every status whose state is green or yellow (health.state), so
+# uptime counts as down exactly the time the card was red. DISCONNECTED (and SUSPENDED) is
+# time the trader chose not to be connected and is left out of the window altogether.
+UP = {ConnectionStatus.CONNECTED, ConnectionStatus.RATE_LIMITED, ConnectionStatus.CONNECTING}
 
 
 class Outcome(enum.StrEnum):
@@ -59,6 +62,15 @@ def recent_key(cid: str) -> str:
     return f"hm:{cid}:recent"
 
 
+def endpoints_key(cid: str) -> str:
+    """The endpoints a connection called lately (a hash: endpoint → calls)."""
+    return f"hm:{cid}:eps"
+
+
+def endpoint_key(cid: str, endpoint: str) -> str:
+    return f"hm:{cid}:ep:{endpoint}"
+
+
 def add_call(
     batch: Batch,
     cid: str,
@@ -70,6 +82,7 @@ def add_call(
     status_code: int | None,
     error_type: str = "",
     message: str = "",
+    why: str = "",
     probe: bool = False,
     at: float | None = None,
 ) -> None:
@@ -88,11 +101,15 @@ def add_call(
         "outcome": outcome.value,
         "error": error_type,
         "message": message[:300],
+        "why": why,
         "probe": probe,
     }
     batch.count(_minute_key(cid, int(at // 60)), deltas, MINUTE_TTL)
     batch.count(_hour_key(cid, int(at // 3600)), deltas, HOUR_TTL)
     batch.push(recent_key(cid), call, RECENT_KEEP, RECENT_TTL)
+    # Each endpoint's own newest calls: a good profile probe never hides failing holdings.
+    batch.push(endpoint_key(cid, endpoint), call, ENDPOINT_KEEP, ENDPOINT_TTL)
+    batch.count(endpoints_key(cid), {endpoint: 1}, ENDPOINT_TTL)
 
 
 def record(cid: str, **call) -> None:
@@ -250,7 +267,10 @@ def uptime_share(spans: list[Span], since: datetime, until: datetime) -> float |
     up = counted = 0.0
     for span in spans:
         start, end = max(span.start, since), min(span.end, until)
-        if end <= start or span.status == ConnectionStatus.DISCONNECTED:
+        if end <= start or span.status in (
+            ConnectionStatus.DISCONNECTED,
+            ConnectionStatus.SUSPENDED,
+        ):
             continue
         seconds = (end - start).total_seconds()
         counted += seconds

@@ -3,13 +3,17 @@ from django.db import models
 
 
 class Notification(models.Model):
-    """An in-app notice to a trader (also e-mailed where their preferences say so)."""
+    """A notice to a trader, kept as their history; unread when the event is one they see in
+    the app, e-mailed where their policy says so (health.notify)."""
 
     class Kind(models.TextChoices):
         TOKEN_EXPIRING = "token_expiring", "Login needed soon"
         TOKEN_EXPIRED = "token_expired", "Login needed"
         CONNECTION_DOWN = "connection_down", "Connection down"
         CONNECTION_RECOVERED = "connection_recovered", "Connection recovered"
+        FAILOVER = "failover", "Failover"
+        ORDER_REJECTED = "order_rejected", "Order rejected"
+        LIMIT_BREACHED = "limit_breached", "Limit breached"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -47,9 +51,11 @@ class ConnectionHealthQuerySet(models.QuerySet):
 
 class ConnectionHealth(models.Model):
     """What health keeps per connection: its probe schedule, reconnection attempts, the last
-    announced quality, the open incident and the trader's alert preferences.
+    announced quality and the open incident.
 
-    The probe interval itself is ``connection_config["healthCheckSeconds"]`` (default 30 s).
+    The probe interval itself is ``connection_config["healthCheckSeconds"]``, written there from
+    the policy's ``api.health_check_seconds`` (default 30 s); which alerts go where is the
+    policy's notification settings (health.notify).
     """
 
     connection = models.OneToOneField(
@@ -71,10 +77,6 @@ class ConnectionHealth(models.Model):
     incident = models.PositiveIntegerField(default=0)
     incident_open = models.BooleanField(default=False)
     incident_closed_at = models.DateTimeField(null=True, blank=True)
-    # Alert preferences, per connection.
-    email_alerts = models.BooleanField(default=True)
-    in_app_alerts = models.BooleanField(default=True)
-    recovery_alerts = models.BooleanField(default=True)
 
     objects = ConnectionHealthQuerySet.as_manager()
 

@@ -1,13 +1,17 @@
 """Probes: a beat-driven sweep checks each due connection with its cheapest authenticated call.
 
-One sweep (tasks.sweep_connections, every 10 s):
+Every 10 s beat runs tasks.sweep_connections, which enrolls live connections that have no
+schedule yet, counts the due ones and queues one shard (tasks.sweep_shard) per SHARD of
+them: every Celery worker takes shards from the queue, so adding a worker takes load off the
+others. Each shard:
 
-1. enrolls live connections that have no schedule yet;
-2. claims due connections in batches with one conditional UPDATE (``next_check_at <= now``
-   → moved ahead, stamped with the sweep's claim id), so overlapping sweeps never probe a
-   connection twice;
+1. claims due connections in batches: the due rows are selected ``FOR UPDATE SKIP LOCKED``
+   (on PostgreSQL; a row another shard is claiming is passed over, not waited for) and moved
+   ahead with one conditional UPDATE (``next_check_at <= now`` → the default interval ahead,
+   stamped with the shard's claim id), so no two shards, in one worker or several, ever
+   probe a connection in the same interval;
 3. probes them from a bounded thread pool — threads only talk HTTP through the door; the
-   door's hooks count each call (metrics, breaker) and defer the status work;
+   door's signals count each call (metrics, breaker) and defer the status work;
 4. applies the outcomes from one thread: a probe row each in broker_health_logs (bulk), the
    status moves (brokers.states), bulk updates of the rows, the next check of each connection
    and a quality announcement.
@@ -29,18 +33,20 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from brokers.adapters import registry
-from brokers.adapters.base import BadResponse, BrokerAdapter, BrokerError, Maintenance
+from brokers.adapters.base import BrokerAdapter
+from brokers.errors import BadResponse, BrokerError, Maintenance
 from brokers.models import BrokerConnection, BrokerHealthLog
 from brokers.models import ConnectionStatus as S
 from brokers.redaction import redact
 from health import breaker, calls, reconnect, services
-from health.calls import Note
-from health.metrics import Outcome
 from health.models import ConnectionHealth
+from health.notes import Note, status_key
+from health.store import Batch, once_per, store
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +57,7 @@ CONFIRM_SECONDS = 10  # after a failed probe on a closed breaker
 HALF_OPEN_SECONDS = 5  # between trial probes
 BATCH = 1000
 WORKERS = 64
+SHARD = 500  # connections per queued shard: 10,000 due connections are 20 tasks
 
 
 def interval_for(connection: BrokerConnection) -> int:
@@ -69,6 +76,7 @@ class Job:
     trial: bool = False
     wait_until: float | None = None  # breaker still open: no call before this
     breaker_data: dict | None = None  # as read when planning, reused by the call's check
+    widen: bool = False  # an endpoint besides the probe's is failing: call the data reads too
 
 
 @dataclass
@@ -107,22 +115,34 @@ def enroll(now: datetime) -> int:
     return len(rows)
 
 
+def due_count(now: datetime) -> int:
+    return ConnectionHealth.objects.due(now).filter(connection__status__in=PROBED).count()
+
+
+def plan_sweep(now: datetime) -> int:
+    """Enroll, then the number of shards to queue for the connections due at ``now``."""
+    enroll(now)
+    return -(-due_count(now) // SHARD)
+
+
 def claim(now: datetime, size: int) -> list[ConnectionHealth]:
     """Take up to ``size`` due connections for this sweep alone."""
-    due = (
-        ConnectionHealth.objects.due(now)
-        .filter(connection__status__in=PROBED)
-        .order_by("next_check_at")
-        .values_list("pk", flat=True)[:size]
-    )
-    ids = list(due)
-    if not ids:
-        return []
     token = uuid.uuid4()
     lease = now + timedelta(seconds=DEFAULT_INTERVAL)
-    ConnectionHealth.objects.filter(pk__in=ids, next_check_at__lte=now).update(
-        next_check_at=lease, claim=token
-    )
+    with transaction.atomic():
+        due = (
+            ConnectionHealth.objects.due(now)
+            .filter(connection__status__in=PROBED)
+            .order_by("next_check_at")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk", flat=True)[:size]
+        )
+        ids = list(due)
+        if not ids:
+            return []
+        ConnectionHealth.objects.filter(pk__in=ids, next_check_at__lte=now).update(
+            next_check_at=lease, claim=token
+        )
     return list(ConnectionHealth.objects.filter(claim=token).select_related("connection__app"))
 
 
@@ -131,7 +151,12 @@ def prepare(health: ConnectionHealth) -> Job:
     connection = health.connection
     cid = str(connection.pk)
     job = Job(health=health)
-    job.breaker_data = breaker.read(cid)
+    batch = Batch()
+    at_breaker, at_known = batch.get(breaker.state_key(cid)), batch.get(status_key(cid))
+    store().run(batch)
+    job.breaker_data = batch.values[at_breaker]
+    known = batch.values[at_known] or {}
+    job.widen = bool(known.get("failing"))
     state, retry_at = breaker.current(cid, data=job.breaker_data)
     if state is breaker.State.OPEN and (retry_at or 0) > time.time():
         job.wait_until = retry_at
@@ -157,6 +182,8 @@ def probe_one(job: Job) -> Result:
         try:
             with breaker.trial(cid) if job.trial else nullcontext():
                 job.adapter.probe()
+                if job.widen:
+                    result.error = _data_reads(job.adapter)
         except BrokerError as error:
             result.error = error
         except Exception as error:  # a bug in one probe must not stop the sweep
@@ -171,6 +198,23 @@ def probe_one(job: Job) -> Result:
     result.elapsed_ms = (time.perf_counter() - started) * 1000
     result.notes = notes
     return result
+
+
+# The reads traders depend on. While one of a connection's endpoints is failing, its probe
+# calls these too, so a failure of holdings is confirmed (or cleared) without waiting for the
+# next portfolio refresh, and a good profile answer alone never makes it look healthy.
+DATA_READS = ("holdings", "positions", "funds", "orders")
+
+
+def _data_reads(adapter: BrokerAdapter) -> BrokerError | None:
+    """Call each data read once; the first error, if any (each call is counted on its own)."""
+    first = None
+    for name in DATA_READS:
+        try:
+            getattr(adapter, name)()
+        except BrokerError as error:
+            first = first or error
+    return first
 
 
 def run(jobs: list[Job], pool: ThreadPoolExecutor | None = None) -> list[Result]:
@@ -195,23 +239,18 @@ def finish(results: list[Result]) -> SweepStats:
         checked.append(connection.pk)
         before = connection.status
         try:
-            moved = _apply(connection, result)
+            refused = _apply(connection, result)
+            if not refused and not result.ok:
+                _count_failure(connection, result)
+            if not refused and connection.status not in services.AT_REST:
+                services.settle(connection, health=result.job.health)
         except Exception:
             logger.exception("applying the probe of %s failed", connection.pk)
-            moved = False
+        moved = connection.status != before
         stats.moved += moved
-        if result.ok and not moved:
+        if result.ok:
             succeeded.append(connection.pk)
-        elif not result.ok and not moved:
-            _count_failure(connection, result)
         _schedule(result, now)
-        if not moved:
-            _remember(connection, result)
-        if before == connection.status:
-            try:
-                services.announce(connection, health=result.job.health)
-            except Exception:
-                logger.exception("announcing %s failed", connection.pk)
     BrokerHealthLog.objects.bulk_create(logs)
     BrokerConnection.objects.filter(pk__in=checked).update(last_health_check=now)
     if succeeded:
@@ -222,14 +261,6 @@ def finish(results: list[Result]) -> SweepStats:
             last_error=""
         ).update(last_error="")
     return stats
-
-
-def _remember(connection: BrokerConnection, result: Result) -> None:
-    """Keep the status the after-hook reads current (written only when it changes)."""
-    failures = 0 if result.ok else 1
-    known = next((n.known for n in reversed(result.notes) if n.outcome is not None), None)
-    if known != {"status": connection.status, "failures": failures}:
-        services.remember_status(str(connection.pk), connection.status, failures)
 
 
 def _breaker_after(result: Result) -> tuple[breaker.State, float | None]:
@@ -245,13 +276,8 @@ def _breaker_after(result: Result) -> tuple[breaker.State, float | None]:
 
 
 def _apply(connection: BrokerConnection, result: Result) -> bool:
-    notes = list(result.notes)
-    if not result.called and result.error is not None:
-        notes.append(Note(outcome=Outcome.FAIL, error=result.error, endpoint="probe"))
-    moved = False
-    for note in notes:
-        moved |= services.apply(connection, note)
-    return moved
+    """A refused session moves the status at once (True); the rest waits for the state."""
+    return any(services.apply(connection, note) for note in result.notes)
 
 
 def _count_failure(connection: BrokerConnection, result: Result) -> None:
@@ -297,6 +323,8 @@ def _schedule(result: Result, now: datetime) -> None:
         until = result.error.until if isinstance(result.error, Maintenance) else None
         seconds = (until - now).total_seconds() if until else interval
         seconds = max(interval, min(MAX_INTERVAL, seconds))
+    elif connection.status == S.CONNECTING:
+        seconds = HALF_OPEN_SECONDS  # recovering: the next good calls decide
     elif not result.ok and connection.status in PROBED:
         seconds = min(interval, CONFIRM_SECONDS)
     else:
@@ -314,11 +342,19 @@ def _reschedule(health: ConnectionHealth, now: datetime, *, seconds: float, atte
 
 
 # --- Entry points -----------------------------------------------------------------------------
-def sweep(*, now: datetime | None = None, limit: int = 100_000, workers: int = WORKERS) -> dict:
-    """Probe every due connection once. Safe to run concurrently with itself."""
+def sweep(
+    *,
+    now: datetime | None = None,
+    limit: int = 100_000,
+    workers: int = WORKERS,
+    enrolled: bool = False,
+) -> dict:
+    """Probe up to ``limit`` due connections once. Safe to run concurrently with itself, in
+    one process or many (a shard is ``sweep(limit=SHARD, enrolled=True)``)."""
     started = time.perf_counter()
     now = now or timezone.now()
-    enroll(now)
+    if not enrolled:
+        enroll(now)
     stats = SweepStats()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
         while stats.claimed < limit:
@@ -351,3 +387,33 @@ def probe_now(connection: BrokerConnection, *, first: list[Note] = ()) -> Result
     result.notes = [*first, *result.notes]
     finish([result])
     return result
+
+
+# --- Retry now ------------------------------------------------------------------------------
+class RetryRefused(Exception):
+    """A retry that cannot help; the message says what the trader should do instead."""
+
+
+RETRY_EVERY = 5  # s between two "retry now" of one connection
+
+
+def retry_now(*, connection: BrokerConnection) -> BrokerConnection:
+    """Skip the backoff: a trial probe now, whose outcome the status follows.
+
+    Same path as the sweep, so it is logged, counted and announced alike.
+    """
+    if connection.status == S.TOKEN_EXPIRED:
+        raise RetryRefused("The broker ended the session: log in again to reconnect.")
+    if connection.status in (S.DISCONNECTED, S.SUSPENDED):
+        raise RetryRefused("This connection is not active: connect it again.")
+    if not once_per(f"retry:{connection.pk}", RETRY_EVERY):
+        raise RetryRefused("A retry just ran; wait a few seconds.")
+    change = breaker.force_trial(str(connection.pk))
+    with transaction.atomic():
+        services.ensure_health(connection)
+        ConnectionHealth.objects.filter(pk=connection.pk).update(
+            reconnect_attempts=0, next_check_at=timezone.now() + timedelta(seconds=30)
+        )
+    probe_now(connection, first=[Note(change=change)] if change else [])
+    connection.refresh_from_db()
+    return connection

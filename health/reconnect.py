@@ -4,7 +4,7 @@ Exponential backoff with full jitter (a uniformly random wait between zero and t
 exponential), so many connections of a broker that went down together do not come back in
 lock-step and hammer it. Attempt n waits up to min(CAP_SECONDS, BASE_SECONDS · 2^n); the
 breaker's own wait is a floor. The trader can skip the wait with "Retry now"
-(services.retry_now), which runs the same trial probe at once.
+(probes.retry_now), which runs the same trial probe at once.
 """
 
 from __future__ import annotations

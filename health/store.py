@@ -32,6 +32,8 @@ class Batch:
     gets: list[str] = field(default_factory=list)
     claims: list[tuple[str, int]] = field(default_factory=list)
     reads: list[str] = field(default_factory=list)  # hashes to read
+    lists: list[tuple[str, int]] = field(default_factory=list)  # lists to read, newest first
+    items: list[list[dict]] = field(default_factory=list)  # the lists' answers
     values: list[Any] = field(default_factory=list)  # the gets' answers, after run
     hashes: list[dict[str, int]] = field(default_factory=list)  # the reads' answers
     claimed: list[bool] = field(default_factory=list)  # the claims' answers, after run
@@ -53,6 +55,11 @@ class Batch:
         start = len(self.reads)
         self.reads.extend(keys)
         return slice(start, len(self.reads))
+
+    def read_list(self, key: str, limit: int) -> int:
+        """Read the newest ``limit`` items of the list ``key``; the answer is ``items[i]``."""
+        self.lists.append((key, limit))
+        return len(self.lists) - 1
 
     def claim(self, key: str, ttl: int) -> int:
         """True for the first claim of ``key`` in ``ttl`` seconds."""
@@ -114,6 +121,7 @@ class LocalStore:
                 self._write(key, [item, *(self._read(key, now) or [])][:keep], ttl, now)
             batch.values = [_copy(self._read(key, now)) for key in batch.gets]
             batch.hashes = [dict(self._read(key, now) or {}) for key in batch.reads]
+            batch.items = [list(self._read(key, now) or [])[:n] for key, n in batch.lists]
             batch.claimed = []
             for key, ttl in batch.claims:
                 free = self._read(key, now) is None
@@ -193,12 +201,21 @@ class RedisStore:
             pipe.set(self._k(key), 1, ex=ttl, nx=True)
         for key in batch.reads:
             pipe.hgetall(self._k(key))
+        for key, limit in batch.lists:
+            pipe.lrange(self._k(key), 0, limit - 1)
         answers = pipe.execute()
         gets, claims, reads = len(batch.gets), len(batch.claims), len(batch.reads)
-        tail = answers[len(answers) - gets - claims - reads :]
+        lists = len(batch.lists)
+        tail = answers[len(answers) - gets - claims - reads - lists :]
         batch.values = [None if raw is None else json.loads(raw) for raw in tail[:gets]]
         batch.claimed = [bool(ok) for ok in tail[gets : gets + claims]]
-        batch.hashes = [{k.decode(): int(v) for k, v in h.items()} for h in tail[gets + claims :]]
+        batch.hashes = [
+            {k.decode(): int(v) for k, v in h.items()}
+            for h in tail[gets + claims : gets + claims + reads]
+        ]
+        batch.items = [
+            [json.loads(raw) for raw in found] for found in tail[gets + claims + reads :]
+        ]
         return batch
 
     def hashes(self, keys: list[str]) -> list[dict[str, int]]:

@@ -10,14 +10,16 @@ from django.utils import timezone
 
 from brokers.models import BrokerConnection
 from health import breaker, charts, metrics, quality
+from health import state as health_state
 from health.metrics import Uptime, Window
 from health.quality import Quality
+from health.state import HealthState
 
 
 @dataclass
 class HealthSummary:
     connection: BrokerConnection
-    quality: Quality
+    state: HealthState
     hour: Window
     day: Window
     uptime: Uptime
@@ -26,8 +28,22 @@ class HealthSummary:
     day_points: list[Window] | None = None
 
     @property
+    def quality(self) -> Quality:
+        """The grade, capped by the state's colour (the badge never says better than the word)."""
+        return self.state.grade
+
+    @property
     def colour(self) -> str:
-        return quality.colour(self.quality)
+        return self.state.colour
+
+    @property
+    def word(self) -> str:
+        return self.state.word
+
+    @property
+    def graded(self) -> health_state.Figures:
+        """The figures the grade was computed from."""
+        return self.state.figures
 
     @property
     def average_ms(self) -> float | None:
@@ -95,8 +111,25 @@ class HealthSummary:
             "accountId": c.account_id,
             "displayName": c.display_name,
             "status": c.status,
+            "state": self.state.as_json(),
             "quality": self.quality.value,
             "colour": self.colour,
+            "graded": {
+                "calls": self.graded.calls,
+                "successRate": _round(self.graded.success_rate, 4),
+                "p95Ms": _round(self.graded.p95_ms),
+                "since": _iso_epoch(self.graded.since),
+            },
+            "endpoints": [
+                {
+                    "endpoint": e.endpoint,
+                    "lastOk": e.last_ok,
+                    "failuresInARow": e.failures_in_a_row,
+                    "lastFailure": e.last_failure,
+                    "lastCallAt": _iso_epoch(e.last_at),
+                }
+                for e in self.state.endpoints
+            ],
             "metrics": {
                 "averageMs": _round(self.average_ms),
                 "p95Ms": _round(self.p95_ms),
@@ -109,7 +142,7 @@ class HealthSummary:
                     "day": _round(self.uptime.day, 4),
                     "week": _round(self.uptime.week, 4),
                 },
-                "consecutiveFailures": c.consecutive_failures,
+                "consecutiveFailures": self.state.failures_in_a_row,
                 "lastSuccessfulCall": _iso(c.last_successful_call),
                 "lastHealthCheck": _iso(c.last_health_check),
                 "lastError": c.last_error,
@@ -134,10 +167,9 @@ def summarize(connection: BrokerConnection, *, charts_too: bool = False) -> Heal
             _merge(hour, point)
     else:
         hour = metrics.window(cid, 60, now=now)
-    recent = quality.recent_window(cid, now=now)
     return HealthSummary(
         connection=connection,
-        quality=quality.grade(connection.status, recent),
+        state=health_state.current(connection, now=now),
         hour=hour,
         day=metrics.day_window(cid, now=now),
         uptime=metrics.uptime(connection, now=timezone.now()),

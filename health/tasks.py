@@ -13,7 +13,16 @@ def warn_expiring_logins(slot: str) -> int:
 
 @shared_task
 def sweep_connections() -> dict:
-    return probes.sweep()
+    """Queue one shard per probes.SHARD due connections; any worker takes any shard."""
+    shards = probes.plan_sweep(timezone.now())
+    for _ in range(shards):
+        sweep_shard.delay()
+    return {"shards": shards}
+
+
+@shared_task
+def sweep_shard() -> dict:
+    return probes.sweep(limit=probes.SHARD, enrolled=True)
 
 
 @shared_task

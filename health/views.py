@@ -1,5 +1,8 @@
-"""Pages: the health dashboard, a connection's diagnostics, retry now, alert preferences and
-the notification list. Another trader's connection is a 404 everywhere."""
+"""Pages: the health dashboard, a connection's diagnostics, retry now and the notification list.
+Another trader's connection is a 404 everywhere.
+
+Which alerts a connection sends, and how often it is checked, are the policy's (its broker
+panel's Notifications and API tabs): the diagnostics page shows them and links there."""
 
 from datetime import UTC, datetime
 
@@ -14,10 +17,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from brokers.models import BrokerConnection
-from health import breaker, diagnostics, metrics, quality, services
-from health.forms import PreferencesForm
+from health import breaker, diagnostics, metrics, probes, quality, services, state
 from health.models import Notification
+from health.notify import channels_of
 from health.summary import summarize
+from routing.policy.effective import effective
+from routing.policy.schema import Channel, Event
 
 
 def _own_connection(request, pk) -> BrokerConnection:
@@ -28,8 +33,12 @@ def _own_connection(request, pk) -> BrokerConnection:
 
 def _threshold_context() -> dict:
     return {
-        "quality_minutes": quality.QUALITY_MINUTES,
+        "window_minutes": state.WINDOW_SECONDS // 60,
+        "window_calls": state.WINDOW_CALLS,
         "quality_min_calls": quality.MIN_CALLS,
+        "down_after": state.DOWN_AFTER,
+        "recovery_calls": state.RECOVERY_CALLS,
+        "recovery_seconds": state.RECOVERY_SECONDS,
         "thresholds": [
             {
                 "quality": t.quality.value,
@@ -56,20 +65,40 @@ def dashboard(request):
     )
 
 
-def _diagnostics_context(connection, *, steps=None, form=None) -> dict:
-    health = services.ensure_health(connection)
+def _alerts(connection) -> dict | None:
+    """This connection's notification settings and check interval, as its policy says."""
+    broker = effective(connection.user_id).for_connection(connection.pk)
+    if broker is None:
+        return None
+    notifications = broker.settings.notifications
+    return {
+        "events": [
+            {
+                "label": event.value.replace("_", " ").capitalize(),
+                "in_app": Channel.IN_APP in channels_of(notifications, event),
+                "email": Channel.EMAIL in channels_of(notifications, event),
+            }
+            for event in Event
+        ],
+        "quiet_hours": notifications.quiet_hours,
+        "interval": broker.api.health_check_seconds,
+    }
+
+
+def _diagnostics_context(connection, *, steps=None) -> dict:
+    services.ensure_health(connection)
     view = diagnostics.breaker_view(connection)
     retry_at = view["now"].retry_at
-    config = connection.connection_config if isinstance(connection.connection_config, dict) else {}
     recent = [
         {**c, "when": datetime.fromtimestamp(c["at"], UTC)}
         for c in metrics.recent_calls(str(connection.pk), 20)
     ]
     history = [{**h, "at": datetime.fromtimestamp(h["at"], UTC)} for h in view["history"]]
+    summary = summarize(connection, charts_too=True)
     return {
         "connection": connection,
-        "summary": summarize(connection, charts_too=True),
-        "advice": diagnostics.status_advice(connection),
+        "summary": summary,
+        "advice": diagnostics.status_advice(connection, summary.state),
         "api_host": settings.BROKER_HOSTS[connection.broker]["API"],
         "steps": steps,
         "breaker": view,
@@ -79,10 +108,7 @@ def _diagnostics_context(connection, *, steps=None, form=None) -> dict:
         "errors": diagnostics.errors_by_type(connection),
         "recent": recent,
         "transitions": diagnostics.transitions(connection),
-        "form": form
-        or PreferencesForm(
-            instance=health, initial={"interval": config.get("healthCheckSeconds", 30)}
-        ),
+        "alerts": _alerts(connection),
         **_threshold_context(),
     }
 
@@ -111,9 +137,9 @@ def retry(request, pk):
     """Retry now: a trial probe at once (the same service as the API and the sweep)."""
     connection = _own_connection(request, pk)
     try:
-        connection = services.retry_now(connection=connection)
-        note = f"Checked: {connection.get_status_display()}."
-    except services.RetryRefused as refused:
+        connection = probes.retry_now(connection=connection)
+        note = f"Checked: {state.current(connection).word}."
+    except probes.RetryRefused as refused:
         note = str(refused)
     if request.htmx:
         return HttpResponse(note)
@@ -125,21 +151,10 @@ def retry(request, pk):
 
 
 @login_required
-@require_POST
 def preferences(request, pk):
+    """The alert preferences now live in the policy: its Notifications tab for the connection."""
     connection = _own_connection(request, pk)
-    health = services.ensure_health(connection)
-    form = PreferencesForm(request.POST, instance=health)
-    if not form.is_valid():
-        context = _diagnostics_context(connection, form=form)
-        return render(request, "health/diagnostics.html", context, status=400)
-    services.save_preferences(
-        connection=connection,
-        health=form.save(commit=False),
-        interval=form.cleaned_data["interval"],
-    )
-    messages.success(request, "Alert preferences saved.")
-    return redirect("health:diagnostics", pk=connection.pk)
+    return redirect("routing:broker_tab", pk=connection.pk, tab="notifications")
 
 
 @login_required

@@ -1,9 +1,9 @@
-"""Every real call (syncs, orders) feeds health through the door's hooks."""
+"""Every real call (syncs, orders) feeds health through the door's signals."""
 
 import pytest
 
 from brokers.adapters import registry
-from brokers.adapters.base import TokenExpired
+from brokers.errors import TokenExpired
 from brokers.models import BrokerHealthLog
 from brokers.models import ConnectionStatus as S
 from brokers.sandbox import kit
@@ -64,7 +64,7 @@ def test_a_broker_error_on_a_sync_is_kept_and_shown_as_the_problem(kite):
 
 
 def test_calls_that_never_reached_the_broker_are_not_counted():
-    from brokers.adapters.base import InvalidRequest, RateLimited
+    from brokers.errors import InvalidRequest, RateLimited
     from health.breaker import CircuitOpen
 
     assert classify(None) is Outcome.OK
@@ -72,3 +72,12 @@ def test_calls_that_never_reached_the_broker_are_not_counted():
     assert classify(RateLimited("ours", code="local")) is None
     assert classify(RateLimited("theirs", code="429")) is Outcome.THROTTLED
     assert classify(InvalidRequest("bad price")) is Outcome.OK
+
+
+def test_an_order_write_that_met_the_rate_limit_is_throttled_not_a_failure():
+    from brokers.errors import OrderStateUnknown, RateLimited
+
+    throttled = OrderStateUnknown("429 after the order was sent")
+    throttled.throttle = RateLimited("Too many requests", code="429")
+    assert classify(throttled) is Outcome.THROTTLED
+    assert classify(OrderStateUnknown("no reply within 5 s")) is Outcome.FAIL

@@ -16,9 +16,10 @@ from tests.health.test_consumers import session_cookie
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def listen(user, fmt: str = "json") -> WebsocketCommunicator:
+async def listen(user, fmt: str = "json", query: str = "") -> WebsocketCommunicator:
     headers = await sync_to_async(session_cookie)(user)
-    communicator = WebsocketCommunicator(application, f"/ws/brokers/?format={fmt}", headers=headers)
+    url = f"/ws/brokers/?format={fmt}{query}"
+    communicator = WebsocketCommunicator(application, url, headers=headers)
     connected, _ = await communicator.connect(timeout=5)
     assert connected
     return communicator
@@ -40,6 +41,7 @@ async def test_a_status_change_reaches_the_trader_as_json(trader):
     assert message["connectionId"] == str(connection.pk)
     assert (message["previousStatus"], message["status"]) == ("CONNECTED", "ERROR")
     assert (message["quality"], message["colour"]) == ("CRITICAL", "red")
+    assert message["state"]["word"] == "Down" and message["state"]["colour"] == "red"
     assert message["reason"] == "Zerodha is not answering."
     assert "metrics" in message and "breaker" in message
     assert connection.access_token not in json.dumps(message)
@@ -59,6 +61,32 @@ async def test_pages_get_the_same_card_and_row_to_swap_in_place(trader):
     assert "quality-red" in html and "colour-red" in html
     assert connection.access_token not in html
     await socket.disconnect()
+
+
+async def test_each_page_gets_only_the_fragments_whose_target_it_holds(trader):
+    shown = await sync_to_async(BrokerConnectionFactory)(user=trader, account_id="SHOWN1")
+    other = await sync_to_async(BrokerConnectionFactory)(user=trader, account_id="OTHER1")
+    dashboard = await listen(trader, "html", "&parts=card,unread")
+    health = await listen(trader, "html", "&parts=row,unread")
+    diagnostics = await listen(trader, "html", f"&parts=row,unread&connection={shown.pk}")
+    portfolio = await listen(trader, "html", "&parts=unread")
+
+    await break_connection(shown)
+
+    on_dashboard = await dashboard.receive_from(timeout=5)
+    assert f'id="connection-{shown.pk}"' in on_dashboard and 'id="health-' not in on_dashboard
+    on_health = await health.receive_from(timeout=5)
+    assert f'id="health-{shown.pk}"' in on_health and 'id="connection-' not in on_health
+    assert f'id="health-{shown.pk}"' in await diagnostics.receive_from(timeout=5)
+    on_portfolio = await portfolio.receive_from(timeout=5)
+    assert on_portfolio.count("hx-swap-oob") == 1 and 'id="unread-count"' in on_portfolio
+
+    # Another connection's change: nothing for the diagnostics page of the first one.
+    await break_connection(other)
+    assert f'id="health-{other.pk}"' in await health.receive_from(timeout=5)
+    assert await diagnostics.receive_nothing(timeout=0.3)
+    for socket in (dashboard, health, diagnostics, portfolio):
+        await socket.disconnect()
 
 
 async def test_another_user_never_receives_your_status_messages(trader, other_trader):

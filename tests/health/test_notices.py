@@ -1,4 +1,4 @@
-"""Red and green notices: one per incident, in-app and e-mail, as each connection prefers."""
+"""Red and green notices: one per incident, in-app and e-mail, as each broker's policy says."""
 
 from datetime import timedelta
 
@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from brokers.models import ConnectionStatus as S
 from health import notices, services
-from health.models import ConnectionHealth, Notification
+from health.models import Notification
+from routing.policy import services as policy_services
 from tests.factories import BrokerConnectionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,16 +64,19 @@ def test_a_flapping_connection_makes_no_storm(connection):
     assert Notification.objects.filter(kind="connection_down").count() == 2
 
 
-def test_preferences_decide_the_channels(connection):
-    ConnectionHealth.objects.filter(pk=connection.pk).update(
-        email_alerts=False, in_app_alerts=False, recovery_alerts=False
-    )
+def test_the_brokers_notification_settings_decide_the_channels(connection, trader):
+    state = policy_services.editing(trader)
+    events = state.document["brokers"]["zerodha"]["notifications"]["events"]
+    events["connection_down"] = ["email"]  # no bell, but an e-mail
+    events["connection_up"] = []  # the recovery only as history
+    policy_services.save_profile(user=trader, document=state.document, version=state.version)
+
     red(connection)
     green(connection)
 
-    down = Notification.objects.get()
-    assert down.read_at is not None  # kept as history, not counted as unread
-    assert mail.outbox == []
+    down, up = Notification.objects.order_by("pk")
+    assert down.read_at is not None and up.read_at is not None  # history, not unread
+    assert [m.subject for m in mail.outbox] == ["[Multi-broker] Zerodha (Demo account) is down"]
 
 
 def test_an_expired_session_asks_to_log_in_again(trader):

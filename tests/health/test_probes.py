@@ -11,7 +11,7 @@ from brokers.adapters import registry
 from brokers.models import BrokerHealthLog
 from brokers.models import ConnectionStatus as S
 from brokers.sandbox import kit
-from health import breaker, metrics, probes, quality
+from health import breaker, metrics, probes, quality, state
 from health.models import ConnectionHealth, Notification
 from tests.factories import BrokerConnectionFactory
 from tests.health.conftest import fresh, sweep_after
@@ -20,8 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def graded(connection) -> quality.Quality:
-    connection = fresh(connection)
-    return quality.grade(connection.status, quality.recent_window(str(connection.pk)))
+    return state.current(fresh(connection)).grade
 
 
 def calls_made(connection) -> int:
@@ -61,16 +60,25 @@ def test_errors_open_the_breaker_then_trials_bring_it_back(kite, clock):
     probes.sweep()
     kit.set_faults("zerodha", kite.account_id, error_rate=100)
 
-    # A failed probe is confirmed 10 s later; the breaker needs 4 calls, half of them failed.
+    # A failed probe is confirmed 10 s later: two failures in a row are red; the breaker
+    # needs 4 calls, half of them failed.
     sweep_after(clock, 30)
     assert fresh(kite).status == S.CONNECTED
+    assert state.current(fresh(kite)).word == "Degraded"
     sweep_after(clock, 10)
+    assert fresh(kite).status == S.ERROR
+    assert fresh(kite).last_error == (
+        "user/profile is failing: server error (HTTP 500) (2 calls in a row)."
+    )
     sweep_after(clock, 10)
     kite = fresh(kite)
     assert kite.status == S.ERROR
     assert graded(kite) == quality.Quality.CRITICAL
     assert breaker.snapshot(str(kite.pk)).state is breaker.State.OPEN
-    assert "not answering" in kite.last_error
+    assert state.current(kite).reason == (
+        "user/profile is failing: server error (HTTP 500) (3 calls in a row). Calls are paused "
+        "and retried by the platform with growing pauses."
+    )
 
     # While open nothing reaches the broker, whatever the sweeps and the callers do.
     before = calls_made(kite)
@@ -89,16 +97,18 @@ def test_errors_open_the_breaker_then_trials_bring_it_back(kite, clock):
         .order_by("pk")
         .values_list("to_status", flat=True)
     )
-    assert moves[-2:] == [S.CONNECTING, S.ERROR]
+    assert moves[-2:] == [S.CONNECTED, S.ERROR]  # red all along since, nothing in between
 
-    # The broker recovers: the next trial half-opens, the second closes the breaker.
+    # The broker recovers: the trial answers, and so do the data reads the probe adds while
+    # an endpoint fails (trials too: they close the breaker). Recovering, probed every 5 s,
+    # until the good calls span 20 s: then green.
     kit.clear_faults("zerodha", kite.account_id)
     health = ConnectionHealth.objects.get(pk=kite.pk)
     clock.move_to(health.next_check_at)
     probes.sweep()
-    assert fresh(kite).status == S.CONNECTING
-    assert breaker.snapshot(str(kite.pk)).state is breaker.State.HALF_OPEN
-    sweep_after(clock, probes.HALF_OPEN_SECONDS)
+    assert (fresh(kite).status, state.current(fresh(kite)).word) == (S.CONNECTING, "Recovering")
+    for _ in range(4):
+        sweep_after(clock, probes.HALF_OPEN_SECONDS)
 
     kite = fresh(kite)
     assert kite.status == S.CONNECTED
@@ -213,7 +223,7 @@ def test_a_broker_hanging_past_the_read_timeout_is_a_failed_probe(two_kites, set
 
     assert stats["failed"] == 2
     rows = BrokerHealthLog.objects.filter(kind="probe")
-    assert {r.message for r in rows} == {"no reply within the read timeout"}
+    assert {r.message for r in rows} == {"no reply within the 10 s read timeout"}
     assert all(fresh(c).consecutive_failures == 1 for c in two_kites)
 
 

@@ -1,36 +1,46 @@
-"""connectionQuality from its documented thresholds."""
+"""The grade from its documented thresholds: the figures shown next to it decide it."""
 
-from brokers.models import ConnectionStatus as S
-from health.metrics import BOUNDS, Window
-from health.quality import Quality, colour, grade
+import pytest
 
-
-def window(ok: int, fail: int, ms: float) -> Window:
-    w = Window(n=ok + fail, ok=ok, fail=fail, lat=int(ms * (ok + fail)))
-    slot = next((i for i, bound in enumerate(BOUNDS) if ms <= bound), len(BOUNDS))
-    w.histogram[slot] = ok + fail
-    return w
+from health.quality import Quality, colour, from_figures
+from health.state import Call, figures_of, p95
 
 
-def test_the_thresholds():
-    assert grade(S.CONNECTED, window(100, 0, 90)) is Quality.EXCELLENT
-    assert grade(S.CONNECTED, window(97, 3, 90)) is Quality.GOOD
-    assert grade(S.CONNECTED, window(100, 0, 700)) is Quality.GOOD
-    assert grade(S.CONNECTED, window(100, 0, 1200)) is Quality.POOR
-    assert grade(S.CONNECTED, window(85, 15, 90)) is Quality.POOR
-    assert grade(S.CONNECTED, window(70, 30, 90)) is Quality.CRITICAL
-    assert grade(S.CONNECTED, window(100, 0, 4000)) is Quality.CRITICAL
+@pytest.mark.parametrize(
+    ("success", "p95_ms", "calls", "grade"),
+    [
+        (1.00, 90, 100, Quality.EXCELLENT),
+        (0.99, 499, 100, Quality.EXCELLENT),
+        (0.99, 500, 100, Quality.GOOD),  # the documented bound is "< 500 ms"
+        (1.00, 712, 100, Quality.GOOD),  # never EXCELLENT above 500 ms
+        (0.98, 90, 100, Quality.GOOD),
+        (0.95, 999, 100, Quality.GOOD),
+        (0.95, 1000, 100, Quality.POOR),
+        (0.94, 90, 100, Quality.POOR),
+        (0.80, 2999, 100, Quality.POOR),
+        (0.79, 90, 100, Quality.CRITICAL),
+        (1.00, 3000, 100, Quality.CRITICAL),
+        (0.33, 90, 3, Quality.EXCELLENT),  # under 4 calls the success rate is not judged
+        (0.33, 712, 3, Quality.GOOD),
+        (None, None, 0, Quality.GOOD),  # no calls yet
+    ],
+)
+def test_the_thresholds(success, p95_ms, calls, grade):
+    assert from_figures(success, p95_ms, calls) is grade
 
 
-def test_the_status_comes_first():
-    fine = window(100, 0, 90)
-    assert grade(S.ERROR, fine) is Quality.CRITICAL
-    assert grade(S.TOKEN_EXPIRED, fine) is Quality.CRITICAL
-    assert grade(S.RATE_LIMITED, fine) is Quality.POOR
-    assert grade(S.MAINTENANCE, fine) is Quality.POOR
-    assert grade(S.DISCONNECTED, fine) is Quality.NONE
-    assert grade(S.CONNECTED, Window()) is Quality.GOOD  # no calls yet
-    assert grade(S.CONNECTED, window(1, 2, 90)) is Quality.EXCELLENT  # too few calls to judge
+def test_p95_is_the_nearest_rank_of_the_calls_graded():
+    assert p95([100] * 19 + [712]) == 100  # 19 of 20 are at or below 100 ms
+    assert p95([100] * 18 + [712, 712]) == 712
+    assert p95([]) is None
+
+
+def test_a_window_with_a_712_ms_p95_is_not_excellent():
+    calls = [Call(at=1000 - i, endpoint="orders", outcome="ok", ms=120) for i in range(18)]
+    calls += [Call(at=900, endpoint="orders", outcome="ok", ms=712)] * 2
+    figures = figures_of(calls, since=0)
+    assert (figures.calls, figures.p95_ms, figures.success_rate) == (20, 712, 1.0)
+    assert figures.grade is Quality.GOOD
 
 
 def test_colours():
