@@ -1,13 +1,14 @@
 from django.contrib import admin
 
+from brokers.admin import ReadOnlyAdminMixin
 from portfolio.models import BrokerPositionBreakdown, BrokerSnapshot, ConsolidatedPosition
 
 
-class BreakdownInline(admin.TabularInline):
+class BreakdownInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = BrokerPositionBreakdown
     extra = 0
     can_delete = False
-    readonly_fields = (
+    fields = (
         "connection",
         "broker_symbol",
         "exchange",
@@ -17,16 +18,13 @@ class BreakdownInline(admin.TabularInline):
         "last_price",
         "current_value",
     )
-    fields = readonly_fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ConsolidatedPosition)
-class ConsolidatedPositionAdmin(admin.ModelAdmin):
+class ConsolidatedPositionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "symbol",
+        "kind",
         "isin",
         "user",
         "asset_class",
@@ -36,17 +34,14 @@ class ConsolidatedPositionAdmin(admin.ModelAdmin):
         "unrealized_pnl",
         "updated_at",
     )
-    list_filter = ("asset_class", "exchange")
+    list_filter = ("kind", "asset_class", "exchange")
     search_fields = ("symbol", "isin", "user__username")
     list_select_related = ("user",)
     inlines = [BreakdownInline]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(BrokerPositionBreakdown)
-class BrokerPositionBreakdownAdmin(admin.ModelAdmin):
+class BrokerPositionBreakdownAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "broker_symbol",
         "connection",
@@ -58,12 +53,9 @@ class BrokerPositionBreakdownAdmin(admin.ModelAdmin):
     search_fields = ("broker_symbol", "position__isin", "connection__account_id")
     list_select_related = ("connection",)
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(BrokerSnapshot)
-class BrokerSnapshotAdmin(admin.ModelAdmin):
+class BrokerSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Support's view of each connection's last portfolio sync: when it landed, why it failed.
 
     The payload (holdings and prices, never a token) stays out of the list and the form.
@@ -84,9 +76,3 @@ class BrokerSnapshotAdmin(admin.ModelAdmin):
     def lines(self, obj):
         payload = obj.payload or {}
         return len(payload.get("holdings") or ()) + len(payload.get("positions") or ())
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

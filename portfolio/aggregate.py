@@ -5,13 +5,19 @@ instrument key (``normalize``: the ISIN where one is known, so NSE and BSE listi
 line; ``EXCHANGE:SYMBOL`` for contracts and for what cannot be joined) and computes, in
 ``Decimal`` throughout (rounding is for whoever presents the numbers):
 
-- per line: total quantity, weighted average price (total cost / total quantity), one current
-  price, total cost, current value, unrealized P&L and %, day change against the previous
-  close and %, and the per-broker lines (quantity, average price, value at the line's price);
-- the broker breakdown (value, cash and share of the total per connection), the asset
-  allocation (equity, ETF, mutual fund, derivatives, commodity, currency, and cash: each
-  broker's available funds), and the day's realized P&L from positions, closed ones too
-  (these sums are ``totals.summarize``, the last step of this function).
+- per instrument, up to two lines: its holdings (HOLDING) and its open positions (POSITION),
+  never mixed, as each broker keeps them on separate pages. Each has its total (net)
+  quantity, weighted average price (total cost / total quantity), the instrument's one
+  current price, total cost, current value, unrealized P&L (for positions: MTM) and %, day
+  change and %, and the per-broker lines (quantity, average price, value at the line's
+  price, cost, day change). A holding's day change runs from the previous close; a
+  position's from the previous close for what was carried in and from its average price for
+  what was traded today (``_carried`` says how that is known);
+- the totals (``totals.summarize``, the last step of this function): holdings value,
+  invested, P&L and day change; open positions' MTM, day change and the day's realized P&L
+  (closed positions too); cash; net worth (holdings + positions' MTM + cash); the broker
+  breakdown (each connection's holdings value, invested, P&L, day change, positions' MTM
+  and day's P&L, cash, share) and the asset allocation of the net worth.
 
 The current-price rule (one price per line). Among the broker lines that report a positive
 last price, the price is taken from:
@@ -47,8 +53,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from brokers.adapters.base import Funds, Holding, InstrumentRef, Position, Quote
+from brokers.types import Funds, Holding, InstrumentRef, Position, Quote
 from portfolio.normalize import (
+    KEYED_BROKERS,
     LISTING_ORDER,
     Identity,
     InstrumentBook,
@@ -62,6 +69,13 @@ from portfolio.totals import Consolidated, summarize
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
+# The rule for an instrument with no ISIN that no broker's master knows (shown on the page).
+UNKNOWN_RULE = (
+    "An instrument with no ISIN that no instrument master knows is counted in the totals at "
+    "the price its broker gives, as its broker's own holdings page counts it; it is joined "
+    "with other brokers' lines only by exchange and symbol, and flagged \u201cunknown "
+    "instrument\u201d. Without a price it is left out of the totals, and the notes say so."
+)
 CONTRACT_CLASSES = {"MCX": "COMMODITY", "NCDEX": "COMMODITY", "CDS": "CURRENCY", "BCD": "CURRENCY"}
 
 
@@ -95,13 +109,19 @@ class BrokerLine:
     close_price: Decimal | None
     order: int  # its place in the current-price rule (_add_lines says how), lower first
     included: bool = True
-    value: Decimal | None = None
+    value: Decimal | None = None  # at the consolidated line's one price
     flags: list[dict] | tuple = ()  # a tuple while there is nothing to say
+    position: bool = False  # an open position (else a holding)
+    cost: Decimal | None = None  # quantity x its average price
+    day: Decimal | None = None  # its day change (_part says how)
 
     @property
     def broker_symbol(self) -> str:
-        """The instrument as this broker spells it."""
+        """The instrument as this broker wrote it: its instrument key for a broker that names
+        instruments by key (Upstox's "NSE_EQ|INE002A01018"), else its trading symbol."""
         line = self.source
+        if self.broker in KEYED_BROKERS and line.instrument_id:
+            return str(line.instrument_id)
         return line.broker_symbol or line.symbol or str(line.instrument_id or "")
 
     @property
@@ -132,10 +152,17 @@ class Line:
     price_from: str  # the broker whose price the line uses
     broker_lines: list[BrokerLine]
     flags: list[dict]
+    kind: str = "HOLDING"  # HOLDING or POSITION (an open intraday/F&O/delivery-today position)
+    day_base: Decimal | None = None  # what the day change is a percent of
+    realized: Decimal = ZERO  # positions: realized today on this line's open broker lines
 
     @property
     def in_totals(self) -> bool:
         return self.value is not None
+
+    @property
+    def is_position(self) -> bool:
+        return self.kind == "POSITION"
 
 
 @dataclass(slots=True)
@@ -152,12 +179,21 @@ class Reading:
 
 
 def consolidate(
-    portfolios: Sequence[BrokerPortfolio], *, book: InstrumentBook | None = None
+    portfolios: Sequence[BrokerPortfolio],
+    *,
+    book: InstrumentBook | None = None,
+    missing: Sequence[tuple[BrokerPortfolio, str, str]] = (),
 ) -> Consolidated:
-    """Every broker's portfolio read, then all of them combined: the two steps in one go."""
+    """Every broker's portfolio read, then all of them combined: the two steps in one go.
+
+    ``missing``: the last good portfolio of each broker that failed, with the broker's name
+    and when it was seen ("09:42"): its lines are shown flagged as partial, never counted
+    (``read_missing``)."""
     book = book or InstrumentBook()
     with _no_cycle_collection():
-        return _combine([_read(portfolio, book) for portfolio in portfolios])
+        readings = [_read(portfolio, book) for portfolio in portfolios]
+        absent = [_read_missing(p, book, name, seen) for p, name, seen in missing]
+        return _combine(readings, absent)
 
 
 def read_portfolio(portfolio: BrokerPortfolio, book: InstrumentBook) -> Reading:
@@ -167,10 +203,18 @@ def read_portfolio(portfolio: BrokerPortfolio, book: InstrumentBook) -> Reading:
         return _read(portfolio, book)
 
 
-def combine(readings: Sequence[Reading]) -> Consolidated:
+def read_missing(portfolio: BrokerPortfolio, book: InstrumentBook, name: str, seen: str) -> Reading:
+    """The last good answer of a broker that failed now: each of its lines is kept with the
+    line it belongs to, flagged "partial: <broker>'s share missing, last seen <seen>", and
+    left out of every number (its quantity, price, cash and P&L are not today's)."""
+    with _no_cycle_collection():
+        return _read_missing(portfolio, book, name, seen)
+
+
+def combine(readings: Sequence[Reading], missing: Sequence[Reading] = ()) -> Consolidated:
     """The second step: every broker's reading → the consolidated portfolio."""
     with _no_cycle_collection():
-        return _combine(readings)
+        return _combine(readings, missing)
 
 
 @contextmanager
@@ -216,10 +260,24 @@ def _read(portfolio: BrokerPortfolio, book: InstrumentBook) -> Reading:
     return Reading(portfolio, lines, unjoined, realized, notes)
 
 
-def _combine(readings: Sequence[Reading]) -> Consolidated:
+def _read_missing(portfolio: BrokerPortfolio, book: InstrumentBook, name: str, seen: str):
+    reading = _read(portfolio, book)
+    for broker_line in [*reading.lines, *reading.unjoined]:
+        message = f"partial: {name}'s share ({broker_line.quantity}) missing, last seen {seen}"
+        broker_line.flags = [flag("partial", message, portfolio.broker)]
+        broker_line.included = False
+        broker_line.last_price = broker_line.close_price = None
+    return reading
+
+
+def _combine(readings: Sequence[Reading], missing: Sequence[Reading] = ()) -> Consolidated:
     groups: dict[str, list[BrokerLine]] = {}
     unjoined: list[BrokerLine] = []  # joined once every broker's lines are known
     notes: list[dict] = []
+    for reading in missing:  # first, so the answering brokers' lines lead every line
+        for broker_line in reading.lines:
+            groups.setdefault(broker_line.identity.key, []).append(broker_line)
+        unjoined += reading.unjoined
     for reading in readings:
         for broker_line in reading.lines:
             key = broker_line.identity.key
@@ -233,8 +291,8 @@ def _combine(readings: Sequence[Reading]) -> Consolidated:
     if unjoined:
         _join(unjoined, groups)
 
-    lines = [_line(key, members) for key, members in groups.items()]
-    lines.sort(key=lambda ln: (ln.value is None, -(ln.value or ZERO), ln.symbol))
+    lines = [line for key, members in groups.items() for line in _lines(key, members)]
+    lines.sort(key=lambda ln: (ln.kind, ln.value is None, -abs(ln.value or ZERO), ln.symbol))
     portfolios = [reading.portfolio for reading in readings]
     realized = {reading.portfolio.connection_id: reading.realized for reading in readings}
     return summarize(lines, portfolios, realized, notes)
@@ -261,7 +319,8 @@ def _join(unjoined: list[BrokerLine], groups: dict[str, list[BrokerLine]]) -> No
                 if identity.in_master
                 else flag(
                     "unknown_instrument",
-                    "no ISIN and not in the broker's instrument master",
+                    "no ISIN and not in the broker's instrument master: counted at its "
+                    "broker's price, joined by exchange and symbol only",
                     broker_line.broker,
                 )
             )
@@ -353,6 +412,8 @@ def _add_lines(
                 if quoted is not None:
                     last, order = quoted, order ^ ANSWER_BIT
                 close = quoted_close or close
+                if quote.source:  # this broker's quote failed: whose price it is
+                    flags = [*flags, flag("quote_elsewhere", f"priced from {quote.source}'s quote")]
         if flags:
             for note in flags:
                 note["broker"] = broker
@@ -374,6 +435,8 @@ def _add_lines(
         broker_line.included = included
         broker_line.value = None
         broker_line.flags = flags
+        broker_line.position = is_position
+        broker_line.cost = broker_line.day = None
         if not isin and not contract:  # no ISIN yet: joined once every line is known
             unjoined.append(broker_line)
             continue
@@ -389,24 +452,26 @@ def _by_listing(quotes: Mapping[InstrumentRef, Quote]) -> dict[tuple, Quote]:
 
 
 # --- One consolidated line ----------------------------------------------------------------------
-def _line(key: str, members: list[BrokerLine]) -> Line:
+HOLDING, POSITION = "HOLDING", "POSITION"
+# Intraday products cannot have been carried in from an earlier session.
+INTRADAY_PRODUCTS = frozenset({"MIS", "INTRADAY", "I"})
+
+
+def _lines(key: str, members: list[BrokerLine]) -> list[Line]:
+    """The instrument's holdings line and its positions line (each only when it has broker
+    lines), both at the instrument's one price and previous close."""
     first = best = None
     listing, best_order = _OTHER_LISTING + 1, 0  # first: the first line of the best listing
-    quantity, cost, included = 0, ZERO, False
-    flags: list[dict] = []
     kinds = []  # the asset types other than EQUITY
+    traded = False
     for broker_line in members:
         order = broker_line.order
         if order >> LISTING_SHIFT < listing:
             first, listing = broker_line.identity, order >> LISTING_SHIFT
-        if broker_line.flags:
-            flags += broker_line.flags
         if broker_line.asset_type != "EQUITY":
             kinds.append(broker_line.asset_type)
-        if broker_line.included:
-            quantity += broker_line.quantity
-            cost += broker_line.quantity * broker_line.average_price
-            included = True
+        if broker_line.position:
+            traded = True
         if broker_line.last_price is not None and (
             best is None
             or order < best_order
@@ -424,7 +489,42 @@ def _line(key: str, members: list[BrokerLine]) -> Line:
             if closes:
                 close = min(closes, key=_price_order).close_price
 
-    value = pnl = pnl_percent = day = day_percent = None
+    shared = (key, first, name, _asset_class(first, kinds), price, close, best)
+    if not traded:  # most instruments: held only
+        return [_part(HOLDING, members, *shared)]
+    held = [b for b in members if not b.position]
+    positions = [b for b in members if b.position]
+    parts = [_part(HOLDING, held, *shared)] if held else []
+    return [*parts, _part(POSITION, positions, *shared)]
+
+
+def _part(kind, members, key, first, name, asset_class, price, close, best) -> Line:
+    """One kind of an instrument's broker lines as a consolidated line.
+
+    Holdings: value at the one price, P&L against the average price, day change against the
+    previous close. Open positions: net quantity, MTM (P&L of the open quantity against its
+    average price), realized today, and the day change of each broker line measured from the
+    previous close for what was carried in and from the average price for what was traded
+    today (a position opened today did not exist at yesterday's close).
+    """
+    quantity, cost, included = 0, ZERO, False
+    flags: list[dict] = []
+    # Holdings, the common case, in one pass: each broker line's cost, value and day change
+    # (all of it from the previous close) as the line's sums are made.
+    diff = price - close if kind == HOLDING and price is not None and close is not None else None
+    for b in members:
+        if b.flags:
+            flags += b.flags
+        if b.included:
+            units = b.quantity
+            quantity += units
+            b.cost = part = units * b.average_price
+            cost += part
+            included = True
+            if diff is not None:
+                b.value, b.day = units * price, units * diff
+
+    value = pnl = pnl_percent = day = day_base = day_percent = None
     if not included:
         flags.append(flag("left_out", "no usable broker line: left out of the totals"))
     elif price is None:
@@ -433,11 +533,23 @@ def _line(key: str, members: list[BrokerLine]) -> Line:
         value = quantity * price
         pnl = value - cost
         pnl_percent = pnl / abs(cost) * HUNDRED if cost else None
-        if close is None:
-            flags.append(flag("no_close", "no previous close: left out of the day change"))
+        if diff is not None:
+            day, day_base = diff * quantity, close * quantity
+        elif kind == HOLDING:  # no previous close: valued, no day change
+            for b in members:
+                if b.included:
+                    b.value = b.quantity * price
         else:
-            day = (price - close) * quantity
-            day_percent = (price - close) / close * HUNDRED
+            day, day_base = _position_day(members, price, close)
+        if day is None:
+            flags.append(flag("no_close", "no previous close: left out of the day change"))
+        elif day_base:
+            day_percent = day / abs(day_base) * HUNDRED
+
+    realized = ZERO
+    if kind == POSITION:
+        for b in members:
+            realized += read_amount(b.source.realized_pnl, [], "", signed=True) or ZERO
 
     lot_size = 1
     if first.contract:
@@ -456,7 +568,7 @@ def _line(key: str, members: list[BrokerLine]) -> Line:
         first.symbol,
         first.exchange,
         name,
-        _asset_class(first, kinds),
+        asset_class,
         lot_size,
         quantity,
         cost / quantity if quantity else None,
@@ -471,7 +583,48 @@ def _line(key: str, members: list[BrokerLine]) -> Line:
         best.broker if best is not None else "",
         members,
         flags,
+        kind,
+        day_base,
+        realized,
     )
+
+
+def _position_day(members: list[BrokerLine], price: Decimal, close: Decimal | None):
+    """(day change, what it is a percent of) of open positions, each broker line's day change
+    set: from the previous close for what was carried in, from the average price for what
+    was traded today. None, None when a carried part has no previous close."""
+    day, day_base = ZERO, ZERO
+    for b in members:
+        if not b.included:
+            continue
+        b.value = b.quantity * price
+        carried = _carried(b)
+        today = b.quantity - carried
+        b.day = today * (price - b.average_price)
+        base = today * b.average_price
+        if carried:
+            if close is None:
+                b.day = None
+            else:
+                b.day += carried * (price - close)
+                base += carried * close
+        if b.day is None:
+            day = None
+        elif day is not None:
+            day, day_base = day + b.day, day_base + base
+    return (day, day_base) if day is not None else (None, None)
+
+
+def _carried(b: BrokerLine) -> int:
+    """How much of an open position was carried in from an earlier session: what the broker
+    says; else nothing for an intraday product; else all of it (the day change then runs from
+    the previous close, as for a holding)."""
+    overnight = getattr(b.source, "overnight_quantity", None)
+    if type(overnight) is int:
+        return overnight
+    if str(b.product).upper() in INTRADAY_PRODUCTS:
+        return 0
+    return b.quantity
 
 
 def _price_order(b: BrokerLine) -> tuple:

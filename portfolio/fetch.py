@@ -1,9 +1,9 @@
-"""Asking every broker at once, and keeping what each answered (a snapshot).
+"""Asking every broker at once: the first step of a sync.
 
 ``fetch_all`` runs on one bounded thread pool: per connection its holdings, positions and funds
 in parallel, plus the quotes it needed last time (so an unchanged portfolio costs one round
 trip); once holdings and positions are in, only the quotes still missing are asked. Every call
-is an adapter method, so every request passes the HTTP door (rate limiter, breaker hooks,
+is an adapter method, so every request passes the HTTP door (rate limiter, breaker signal,
 timeouts, redaction). A broker that has not answered everything ``timeout`` seconds after the
 start fails with that reason; its threads finish on their own HTTP timeouts, never blocking
 the sync.
@@ -15,35 +15,30 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, fields
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from django.db import connections as databases
 
 from brokers.adapters import registry
-from brokers.adapters.base import (
-    AssetType,
+from brokers.errors import (
     AuthError,
     BadResponse,
     BrokerError,
     BrokerUnavailable,
-    Funds,
-    Holding,
-    InstrumentRef,
     Maintenance,
-    Position,
-    Quote,
     RateLimited,
     TokenExpired,
 )
-from brokers.models import BrokerConnection, ConnectionStatus
-from portfolio.aggregate import BrokerPortfolio
-from portfolio.normalize import InstrumentBook
+from brokers.http import SYNC_FAN_OUT
+from brokers.models import Broker, BrokerConnection, ConnectionStatus, InstrumentRecord
+from brokers.types import Funds, Holding, InstrumentRef, Position, Quote
 
 logger = logging.getLogger(__name__)
 
-MAX_WORKERS = 64  # threads shared by the syncs of this process: 4 calls per broker, 7 brokers
+# Threads shared by the syncs of this process (4 calls per broker, 7 brokers per trader); each
+# broker host's connection pool is as large.
+MAX_WORKERS = SYNC_FAN_OUT
 
 
 @cache
@@ -72,6 +67,7 @@ class Outcome:
     adapter: object = None
     pending: dict[Future, str] = field(default_factory=dict)  # calls still out → what they ask
     followed_up: bool = False  # the missing quotes were asked (or nothing was missing)
+    quotes_failed: bool = False  # a quotes call failed: another broker may quote its lines
     elapsed_ms: float = 0.0
 
     @property
@@ -97,11 +93,6 @@ class Outcome:
     def used_quotes(self) -> dict[InstrumentRef, Quote]:
         wanted = set(self.needed())
         return {ref: quote for ref, quote in self.quotes.items() if ref in wanted}
-
-    def portfolio(self, base: BrokerPortfolio) -> BrokerPortfolio:
-        base.holdings, base.positions, base.funds = self.holdings, self.positions, self.funds
-        base.quotes, base.notes = self.used_quotes(), self.notes
-        return base
 
     def fail(self, error: BaseException) -> None:
         if self.error is None:
@@ -195,6 +186,7 @@ def _take(outcome: Outcome, what: str, refs: list, future: Future) -> list[Instr
         setattr(outcome, what, future.result())
     elif error is not None:  # quotes are a nice-to-have: the lines stay, flagged, priced elsewhere
         outcome.notes.append(f"quotes unavailable: {explain(error)[1]}")
+        outcome.quotes_failed = True
         if isinstance(error, BrokerError) and error.permanent:
             outcome.asked.update(refs)
     else:
@@ -240,77 +232,67 @@ def explain(error: BaseException) -> tuple[str, str]:
     return kind, "Unexpected error while reading this broker (logged for support)."
 
 
-# --- Snapshots: what a broker answered, as JSON ------------------------------------------------
-MONEY = {
-    "average_price",
-    "last_price",
-    "close_price",
-    "realized_pnl",
-    "unrealized_pnl",
-    "previous_close",
-    "available",
-    "used",
-    "total",
-    "collateral",
-}
+# --- Quotes from another broker ----------------------------------------------------------------
+def quote_elsewhere(outcomes: list[Outcome]) -> list[Outcome]:
+    """Lines still without the quote they need, their broker's quote call having failed, get
+    another answering broker's quote of the same instrument — by
+    ISIN, else by exchange and symbol, through that broker's own master — marked with that
+    broker's name (``Quote.source``), which the line then shows. The outcomes changed.
+
+    Asked after every broker answered and only when a quote call failed, so the usual sync
+    costs nothing more; each ask passes the HTTP door like any call."""
+    answered = [o for o in outcomes if o.error is None and o.adapter is not None]
+    changed: list[Outcome] = []
+    if len(answered) < 2:
+        return changed
+    for outcome in answered:
+        if not outcome.quotes_failed:
+            continue
+        missing = [ref for ref in outcome.needed() if ref not in outcome.quotes]
+        if not missing:
+            continue
+        isins = {
+            InstrumentRef(line.exchange, line.symbol, line.instrument_id): line.isin
+            for line in outcome.lines()
+        }
+        for donor in answered:
+            if donor is outcome or donor.connection.broker == outcome.connection.broker:
+                continue
+            found = _borrow(donor, missing, isins)
+            for ref, quote in found.items():
+                outcome.quotes[ref] = quote
+            missing = [ref for ref in missing if ref not in found]
+            if found and outcome not in changed:
+                changed.append(outcome)
+            if not missing:
+                break
+    return changed
 
 
-def _plain(value):
-    if isinstance(value, Decimal | AssetType):
-        return str(value)
-    return value
-
-
-def _names(cls) -> tuple[str, ...]:
-    """The fields of a dataclass or of a NamedTuple (InstrumentRef)."""
-    return getattr(cls, "_fields", None) or tuple(f.name for f in fields(cls))
-
-
-def _row(obj) -> dict:
-    return {name: _plain(getattr(obj, name)) for name in _names(obj)}
-
-
-def _typed(name: str, value):
-    if name in MONEY and isinstance(value, str):
-        try:
-            return Decimal(value)
-        except InvalidOperation:
-            return value  # kept as it came: the aggregator flags it
-    if name == "asset_type" and value in AssetType.__members__:
-        return AssetType(value)
-    return value
-
-
-def _build(cls, row: dict):
-    names = _names(cls)
-    return cls(**{k: _typed(k, v) for k, v in row.items() if k in names})
-
-
-def encode(outcome: Outcome, book_rows: list[list]) -> dict:
+def _borrow(donor: Outcome, wanted: list[InstrumentRef], isins: dict) -> dict:
+    """``donor``'s quotes of the ``wanted`` instruments it lists, keyed as they were wanted."""
+    broker = donor.connection.broker
+    theirs: dict[InstrumentRef, InstrumentRef] = {}
+    for ref in wanted:
+        rows = InstrumentRecord.objects.filter(broker=broker, exchange=ref.exchange)
+        isin = isins.get(ref) or ""
+        row = (rows.filter(isin=isin).first() if isin else None) or rows.filter(
+            symbol=ref.symbol
+        ).first()
+        if row is not None:
+            theirs[InstrumentRef(row.exchange, row.symbol, row.instrument_id)] = ref
+    if not theirs:
+        return {}
+    try:
+        answer = donor.adapter.quotes(list(theirs))  # type: ignore[attr-defined]
+    except BrokerError as error:
+        logger.info("no quotes from %s for another broker's lines: %s", broker, error)
+        return {}
+    label = Broker(broker).label
     return {
-        "holdings": [_row(h) for h in outcome.holdings or ()],
-        "positions": [_row(p) for p in outcome.positions or ()],
-        "funds": _row(outcome.funds) if outcome.funds is not None else None,
-        "quotes": [[_row(ref), _row(quote)] for ref, quote in outcome.used_quotes().items()],
-        "asked": [_row(ref) for ref in outcome.needed()],
-        "notes": list(outcome.notes),
-        "book": book_rows,
+        theirs[ref]: replace(
+            quote, exchange=theirs[ref].exchange, symbol=theirs[ref].symbol, source=label
+        )
+        for ref, quote in answer.items()
+        if ref in theirs
     }
-
-
-def decode(payload: dict, base: BrokerPortfolio, book: InstrumentBook) -> BrokerPortfolio:
-    base.holdings = [_build(Holding, row) for row in payload.get("holdings") or ()]
-    base.positions = [_build(Position, row) for row in payload.get("positions") or ()]
-    funds = payload.get("funds")
-    base.funds = _build(Funds, funds) if funds else None
-    base.quotes = {
-        _build(InstrumentRef, ref): _build(Quote, quote)
-        for ref, quote in payload.get("quotes") or ()
-    }
-    base.notes = list(payload.get("notes") or ())
-    book.add_rows(base.broker, payload.get("book") or ())
-    return base
-
-
-def asked_before(payload: dict) -> list[InstrumentRef]:
-    return [_build(InstrumentRef, row) for row in (payload or {}).get("asked") or ()]

@@ -18,8 +18,14 @@ class AssetClass(models.TextChoices):
     CASH = "CASH", "Cash"
 
 
+class LineKind(models.TextChoices):
+    HOLDING = "HOLDING", "Holding"
+    POSITION = "POSITION", "Open position"
+
+
 class ConsolidatedPosition(models.Model):
-    """One instrument across every broker of a user, joined by ISIN where one is known."""
+    """One instrument across every broker of a user, joined by ISIN where one is known: its
+    holdings as one row, its open positions (intraday, F&O, bought today) as another."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -27,6 +33,7 @@ class ConsolidatedPosition(models.Model):
     )
     # ISIN for securities, exchange:symbol otherwise; the join key of the consolidation.
     instrument_key = models.CharField(max_length=100)
+    kind = models.CharField(max_length=8, choices=LineKind.choices, default=LineKind.HOLDING)
     isin = models.CharField(max_length=12, blank=True)
     symbol = models.CharField(max_length=100)
     exchange = models.CharField(max_length=10)
@@ -54,7 +61,7 @@ class ConsolidatedPosition(models.Model):
         db_table = "consolidated_positions"
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "instrument_key"], name="uniq_consolidated_instrument"
+                fields=["user", "instrument_key", "kind"], name="uniq_consolidated_line"
             ),
         ]
         indexes = [
@@ -134,3 +141,33 @@ class BrokerSnapshot(models.Model):
             self.taken_at is None
             or (self.attempted_at is not None and self.attempted_at > self.taken_at)
         )
+
+
+class PortfolioDocument(models.Model):
+    """The trader's consolidated portfolio as the API serves it: its JSON, gzipped, built once
+    per snapshot version (when a sync lands, or on the first read after the numbers moved).
+
+    Kept here so that every web process can answer from it after a cache loss; the cache
+    holds a copy for the hot path (``portfolio.documents``). An empty body is a version
+    marked out of date: a build from older snapshots cannot be stored over it.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="portfolio_document",
+    )
+    # Nanoseconds at the start of the build that made it: later builds win, and a version is
+    # never given twice (the ETag is made from it).
+    version = models.BigIntegerField()
+    body = models.BinaryField(blank=True)
+    # Some connection was not synced yet when it was built (a sync is asked on reading it).
+    pending = models.BooleanField(default=False)
+    built_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "portfolio_documents"
+
+    def __str__(self) -> str:
+        return f"portfolio document of {self.user_id} v{self.version}"

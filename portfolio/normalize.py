@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
-from brokers.adapters.base import AssetType
+from brokers.types import AssetType
 
 # Exchanges whose instruments are contracts, not securities.
 CONTRACT_EXCHANGES = frozenset({"NFO", "BFO", "MCX", "CDS", "BCD", "NCDEX", "NCO"})
@@ -48,6 +48,9 @@ SERIES = frozenset(
     {"EQ", "BE", "BZ", "BL", "SM", "ST", "IL", "IT", "GB", "GS", "RR", "TB"}
     | {"A", "B", "T", "X", "XT", "Z", "M", "MT", "P", "R"}
 )
+# Brokers whose answers name an instrument by their own key, not a trading symbol: Upstox's
+# instrument_key ("NSE_EQ|INE002A01018", docs/brokers/upstox.md, Holding and Position items).
+KEYED_BROKERS = frozenset({"upstox"})
 # Listings in the order a line's price is taken from (aggregate's current-price rule).
 LISTING_ORDER = {"NSE": 0, "BSE": 1}
 
@@ -311,6 +314,30 @@ def load_book(lines_by_broker: dict[str, Iterable]) -> InstrumentBook:
                         exchange, symbol, _valid_isin(isin), name, lot
                     )
     return book
+
+
+def name_lines(lines) -> None:
+    """Every consolidated line without a name takes one from the stored masters: by its ISIN
+    (any broker's master), else by its exchange and symbol. Where masters disagree, the first
+    broker's in alphabetical order, so the name never depends on who answered first."""
+    from brokers.models import InstrumentRecord
+
+    missing = [line for line in lines if not line.name]
+    if not missing:
+        return
+    named = InstrumentRecord.objects.exclude(name="").order_by("broker", "instrument_id")
+    by_isin: dict[str, str] = {}
+    for chunk in _chunks(sorted({line.isin for line in missing if line.isin})):
+        for isin, name in named.filter(isin__in=chunk).values_list("isin", "name"):
+            by_isin.setdefault(isin, name)
+    by_listing: dict[tuple[str, str], str] = {}
+    symbols = sorted({line.symbol for line in missing if line.isin not in by_isin})
+    for chunk in _chunks(symbols):
+        rows = named.filter(symbol__in=chunk).values_list("exchange", "symbol", "name")
+        for exchange, symbol, name in rows:
+            by_listing.setdefault((exchange, symbol), name)
+    for line in missing:
+        line.name = by_isin.get(line.isin) or by_listing.get((line.exchange, line.symbol), "")
 
 
 def _chunks(values: list[str]):

@@ -1,17 +1,18 @@
 """The consolidated portfolio of a trader: syncing it from every broker, and serving it.
 
-``sync_portfolio`` asks every active connection, in parallel on a bounded thread pool, for
-its holdings, positions and funds, and for the quotes its lines lack; every call goes through
-the connection's adapter and so through the one HTTP door. Each broker has ``timeout`` seconds
-to answer. The quotes a broker needed last time are asked for at once, alongside its
-holdings, so a sync whose instruments did not change costs one round trip per broker.
+A sync is one pipeline: ``fetch`` asks every active connection at once, on a bounded thread
+pool, for its holdings, positions and funds and for the quotes its lines lack (every call goes
+through the connection's adapter and so through the one HTTP door; each broker has
+``timeout`` seconds); as each broker lands, ``normalize`` keys its lines by the brokers'
+instrument masters and ``aggregate`` reads its answer; once all are in, ``aggregate`` combines
+them and ``totals`` sums them. What each broker answered is kept as its snapshot
+(``snapshots``), so the portfolio can be rebuilt without calling anyone (a cache miss, a
+removed connection), and the queryable copy (``positions``) is rewritten.
 
 A broker that fails is left out of the totals and listed with its reason and the time of its
-last good snapshot. What each broker answered is kept as its snapshot (``BrokerSnapshot``),
-so the portfolio can be rebuilt without calling anyone (a cache miss, a removed connection).
-Every sync rewrites the queryable copy in ``consolidated_positions`` and
-``broker_position_breakdown``, drops the cached view, and pushes PORTFOLIO_UPDATE to the
-trader's sockets when the numbers changed.
+last good snapshot. Every sync drops the cached view and pushes PORTFOLIO_UPDATE to the
+trader's sockets when the numbers changed. Syncs run as tasks (``portfolio.tasks``, which
+also queues them); nothing here enqueues.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as dtime
@@ -33,16 +33,17 @@ from django.utils import timezone
 from brokers.clock import IST
 from brokers.models import Broker, BrokerConnection, ConnectionStatus
 from brokers.push import push_to_user
-from portfolio import fetch
+from portfolio import documents, fetch, positions, signals, snapshots
 from portfolio.aggregate import (
     BrokerPortfolio,
     Consolidated,
     combine,
     consolidate,
+    read_missing,
     read_portfolio,
 )
-from portfolio.models import BrokerPositionBreakdown, BrokerSnapshot, ConsolidatedPosition
-from portfolio.normalize import InstrumentBook, load_book
+from portfolio.models import BrokerSnapshot
+from portfolio.normalize import InstrumentBook, load_book, name_lines
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ CACHE_SECONDS = 15 * 60
 STALE_AFTER = timedelta(minutes=15)  # while the market is open, older numbers are stale
 MARKET_OPEN, MARKET_CLOSE = dtime(9, 15), dtime(15, 30)  # NSE/BSE, IST (holidays not known)
 SYNC_LOCK_SECONDS = 120  # one sync per trader at a time (beat and "sync now" may overlap)
+DOCUMENT_BUILD_SECONDS = 10  # how long a read waits for another request's build
 ANNOUNCED_SECONDS = 24 * 3600  # how long the last pushed numbers are remembered
 GONE = {ConnectionStatus.DISCONNECTED, ConnectionStatus.SUSPENDED}
 PAISA = Decimal("0.01")
@@ -118,11 +120,11 @@ def is_stale(synced_at: datetime, *, now: datetime) -> bool:
 
 
 # --- Reading ----------------------------------------------------------------------------------
-def get_consolidated(*, user, fetch_pending: bool = False) -> PortfolioView:
+def get_consolidated(*, user) -> PortfolioView:
     """The trader's consolidated portfolio, from the cache or rebuilt from the snapshots.
 
-    ``fetch_pending``: a connection never synced yet is synced now (in the background with
-    a worker, in-process on the embedded default, where the answer then includes it).
+    A connection never synced yet is listed as pending (``portfolio.tasks.consolidated_view``
+    syncs it first).
     """
     view = cache.get(_view_key(user.pk))  # connection changes drop it, so no query first
     if view is None:
@@ -131,22 +133,44 @@ def get_consolidated(*, user, fetch_pending: bool = False) -> PortfolioView:
             raise NoBrokerConnected("Connect a broker to see your consolidated portfolio.")
         view = _build_view(user.pk, connections)
         cache.set(_view_key(user.pk), view, CACHE_SECONDS)
-    if fetch_pending and view.pending:
-        request_sync(user=user)
-        return get_consolidated(user=user)
     return view
 
 
-def get_presented(*, user, name: str, present: Callable[[PortfolioView], dict]) -> dict:
-    """One presentation of the view (the API's JSON), cached alongside it, so a burst of
-    reads costs a cache hit each rather than a serialization each."""
-    key = f"{_view_key(user.pk)}:{name}"
-    data = cache.get(key)
-    if data is None:
-        view = get_consolidated(user=user, fetch_pending=True)
-        data = present(view)
-        cache.set(f"{_view_key(user.pk)}:{name}", data, CACHE_SECONDS)
-    return data
+def get_document(*, user) -> documents.Document:
+    """The trader's portfolio document (``portfolio.documents``): the one a sync stored, else
+    one built now from the snapshots. While one request of the trader builds it, the others
+    wait for it rather than build it again (a burst after a status change)."""
+    document = documents.load(user_id=user.pk, generation=_generation(user.pk))
+    if document is not None:
+        return document
+    lock = f"portfolio:document-build:{user.pk}"
+    if not cache.add(lock, 1, DOCUMENT_BUILD_SECONDS):
+        deadline = time.monotonic() + DOCUMENT_BUILD_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            document = documents.load(user_id=user.pk, generation=_generation(user.pk))
+            if document is not None:
+                return document
+            if cache.get(lock) is None:  # the build ended without one (no broker connected)
+                break
+    try:
+        version = documents.new_version()  # before the snapshots are read
+        return _publish(get_consolidated(user=user), version)
+    finally:
+        cache.delete(lock)
+
+
+def _publish(view: PortfolioView, version: int) -> documents.Document:
+    """Store the view's document unless a newer one is stored, and cache both under a new
+    generation (readers that read the row before this write can only have cached it under
+    the old one)."""
+    document = documents.render(view, version=version)
+    stored = documents.store(document)
+    generation = _bump(view.user_id)
+    cache.set(_view_key(view.user_id), view, CACHE_SECONDS)
+    if stored:
+        documents.keep(document, generation=generation)
+    return document
 
 
 def _active(user) -> list[BrokerConnection]:
@@ -157,33 +181,40 @@ def _active(user) -> list[BrokerConnection]:
     )
 
 
-def _snapshot(connection: BrokerConnection) -> BrokerSnapshot | None:
-    try:
-        return connection.portfolio_snapshot
-    except BrokerSnapshot.DoesNotExist:
-        return None
-
-
 def _build_view(user_id, connections, portfolio: Consolidated | None = None) -> PortfolioView:
-    covered, failed, pending, inputs = [], [], [], []
+    covered, failed, pending, inputs, missing = [], [], [], [], []
     book = InstrumentBook()
     for connection in connections:
-        snapshot = _snapshot(connection)
+        snapshot = snapshots.snapshot_of(connection)
         state = _state(connection, snapshot)
         if snapshot is None or (snapshot.taken_at is None and not snapshot.error):
             pending.append(state)
         elif snapshot.failed:
             failed.append(state)
+            if portfolio is None and snapshot.taken_at is not None:
+                missing.append(_last_seen(connection, snapshot, book))
         else:
             covered.append(state)
             if portfolio is None:
-                inputs.append(fetch.decode(snapshot.payload, _portfolio_of(connection), book))
+                inputs.append(snapshots.decode(snapshot.payload, _portfolio_of(connection), book))
     if portfolio is None:
-        portfolio = consolidate(inputs, book=book)
+        portfolio = consolidate(inputs, book=book, missing=missing)
+        name_lines(portfolio.lines)
     synced = [b.synced_at for b in covered if b.synced_at]
     return PortfolioView(
         user_id, portfolio, covered, failed, pending, max(synced) if synced else None
     )
+
+
+def _last_seen(connection: BrokerConnection, snapshot: BrokerSnapshot, book: InstrumentBook):
+    """A failed connection's last good portfolio, its broker's name and when it was taken
+    ("09:42" today, "3 Dec 09:42" before), for its lines to be flagged as partial."""
+    taken = snapshot.taken_at.astimezone(IST)
+    today = timezone.now().astimezone(IST).date()
+    seen = taken.strftime("%H:%M") if taken.date() == today else f"{taken:%-d %b %H:%M}"
+    portfolio = snapshots.decode(snapshot.payload, _portfolio_of(connection), book)
+    portfolio.funds = None  # its cash is not counted either
+    return portfolio, Broker(connection.broker).label, f"{seen} IST"
 
 
 def _state(connection: BrokerConnection, snapshot: BrokerSnapshot | None) -> BrokerState:
@@ -210,6 +241,15 @@ def _portfolio_of(connection: BrokerConnection) -> BrokerPortfolio:
     )
 
 
+def _answered(outcome: fetch.Outcome) -> BrokerPortfolio:
+    """What a connection answered in this sync, as the aggregation's input."""
+    portfolio = _portfolio_of(outcome.connection)
+    portfolio.holdings, portfolio.positions = outcome.holdings, outcome.positions
+    portfolio.funds, portfolio.quotes = outcome.funds, outcome.used_quotes()
+    portfolio.notes = outcome.notes
+    return portfolio
+
+
 # --- Syncing ----------------------------------------------------------------------------------
 def sync_portfolio(*, user, timeout: float = SYNC_TIMEOUT) -> PortfolioView:
     """Ask every active connection of ``user`` and land one consolidated portfolio."""
@@ -223,165 +263,57 @@ def sync_portfolio(*, user, timeout: float = SYNC_TIMEOUT) -> PortfolioView:
         _set_progress(user.pk, connections, state="running")
         payloads, readings = {}, {}
 
+        def read(outcome: fetch.Outcome) -> None:
+            pk, broker = outcome.connection.pk, outcome.connection.broker
+            book = load_book({broker: outcome.lines()})
+            payloads[pk] = snapshots.encode(outcome, book.for_broker(broker))
+            readings[pk] = read_portfolio(_answered(outcome), book)
+
         def landed_one(outcome: fetch.Outcome) -> None:
             """A broker finished: its progress shows, and while the others still answer, its
-            master entries are read, its snapshot encoded and its portfolio read (off the
-            sync's critical path: only the combination waits for the last broker)."""
+            lines are keyed, its snapshot encoded and its answer read (off the sync's critical
+            path: only the combination waits for the last broker)."""
             _set_progress(user.pk, connections, done=outcome)
             if outcome.error is None:
-                connection = outcome.connection
-                book = load_book({connection.broker: outcome.lines()})
-                payloads[connection.pk] = fetch.encode(outcome, book.for_broker(connection.broker))
-                mine = outcome.portfolio(_portfolio_of(connection))
-                readings[connection.pk] = read_portfolio(mine, book)
+                read(outcome)
 
         outcomes = fetch.fetch_all(
             connections,
             prefetch={
-                c.pk: fetch.asked_before(s.payload)
+                c.pk: snapshots.asked_before(s.payload)
                 for c in connections
-                if (s := _snapshot(c)) is not None
+                if (s := snapshots.snapshot_of(c)) is not None
             },
             timeout=timeout,
             on_done=landed_one,
         )
+        for outcome in fetch.quote_elsewhere(outcomes):  # read again with what was borrowed
+            read(outcome)
         now = timezone.now()
-        portfolio = combine([readings[o.connection.pk] for o in outcomes if o.error is None])
+        missing = []
+        for outcome in outcomes:  # a failed broker's last good lines, flagged as partial
+            before = snapshots.snapshot_of(outcome.connection)
+            if outcome.error is not None and before is not None and before.taken_at:
+                book = InstrumentBook()
+                last, name, seen = _last_seen(outcome.connection, before, book)
+                missing.append(read_missing(last, book, name, seen))
+        portfolio = combine(
+            [readings[o.connection.pk] for o in outcomes if o.error is None], missing
+        )
+        name_lines(portfolio.lines)
         with transaction.atomic():
-            _save_snapshots(outcomes, payloads, now)
-            _store_lines(user, portfolio)
-        invalidate(user.pk)
+            snapshots.save(outcomes, payloads, now)
+            positions.store(user, portfolio)
+            documents.mark_outdated(user.pk)
         view = _build_view(user.pk, connections, portfolio)
-        cache.set(_view_key(user.pk), view, CACHE_SECONDS)
+        _publish(view, documents.new_version())  # after the rows it must agree with
         _set_progress(user.pk, connections, state="done", outcomes=outcomes)
         _announce(view)
+        reported = [p for o in outcomes if o.error is None for p in o.positions or ()]
+        signals.portfolio_synced.send(sender=sync_portfolio, user=user, positions=reported)
         return view
     finally:
         cache.delete(lock)
-
-
-def _save_snapshots(outcomes: list[fetch.Outcome], payloads: dict, now) -> None:
-    """Each connection's snapshot: new ones in one INSERT, the ones that answered the same as
-    last time in one UPDATE of their times, the others one UPDATE each (bulk_update's CASE
-    over the JSON costs more than that). The connections hold the saved snapshots afterwards,
-    for the view built next."""
-    new, same, changed = [], [], []
-    for outcome in outcomes:
-        connection = outcome.connection
-        snapshot = _snapshot(connection)
-        if snapshot is None:
-            snapshot = connection.portfolio_snapshot = BrokerSnapshot(connection=connection)
-            new.append(snapshot)
-        snapshot.attempted_at = now
-        if outcome.error is None:
-            payload = payloads[connection.pk]
-            if snapshot not in new:
-                unchanged = snapshot.payload == payload and not snapshot.error
-                (same if unchanged else changed).append(snapshot)
-            snapshot.payload = payload
-            snapshot.taken_at, snapshot.error, snapshot.error_kind = now, "", ""
-        else:
-            snapshot.error, snapshot.error_kind = outcome.error, outcome.error_kind
-            if snapshot not in new:
-                changed.append(snapshot)
-    BrokerSnapshot.objects.bulk_create(new)
-    BrokerSnapshot.objects.filter(pk__in=[s.pk for s in same]).update(
-        attempted_at=now, taken_at=now
-    )
-    for snapshot in changed:
-        snapshot.save(update_fields=SNAPSHOT_FIELDS)
-
-
-SNAPSHOT_FIELDS = ["attempted_at", "payload", "taken_at", "error", "error_kind"]
-
-
-def _store_lines(user, portfolio: Consolidated) -> None:
-    """The queryable copy: one row per line, one per broker line (rounded to the column).
-
-    Rewritten only when it would change: the digest of what was last written is kept in the
-    cache, so a sync that brought the same numbers (outside market hours, most do) writes
-    nothing here. Without the digest (a cold cache) the rows are rewritten.
-    """
-    rows, parts = [], {}
-    for line in portfolio.lines:
-        row = ConsolidatedPosition(
-            user=user,
-            instrument_key=line.key[:100],
-            isin=line.isin,
-            symbol=line.symbol[:100],
-            exchange=line.exchange[:10],
-            name=line.name[:200],
-            asset_class=line.asset_class,
-            total_quantity=line.quantity,
-            lot_size=line.lot_size,
-            average_price=line.average_price or 0,
-            current_price=line.current_price,
-            previous_close=line.previous_close,
-            total_cost=line.cost,
-            current_value=line.value,
-            unrealized_pnl=line.pnl,
-            unrealized_pnl_percent=line.pnl_percent,
-            day_change=line.day_change,
-            day_change_percent=line.day_change_percent,
-            flags=line.flags,
-        )
-        rows.append(row)
-        for b in line.broker_lines:
-            key = (row.pk, b.connection_id, b.exchange, b.broker_symbol[:100], b.product[:20])
-            if key in parts:  # a broker listed the same line twice: one row, as the totals do
-                _add_to(parts[key], b)
-                continue
-            parts[key] = BrokerPositionBreakdown(
-                position=row,
-                connection_id=b.connection_id,
-                broker_symbol=key[3],
-                exchange=b.exchange[:10],
-                product=key[4],
-                quantity=b.quantity,
-                average_price=b.average_price or 0,
-                last_price=b.last_price,
-                current_value=b.value,
-            )
-    digest = _rows_digest(rows, parts.values())
-    key = _stored_key(user.pk)
-    if cache.get(key) == digest:
-        return
-    _delete_lines(user)  # and the old digest: until the new rows commit, nothing matches
-    ConsolidatedPosition.objects.bulk_create(rows, batch_size=500)
-    BrokerPositionBreakdown.objects.bulk_create(parts.values(), batch_size=500)
-    transaction.on_commit(lambda: cache.set(key, digest, CACHE_SECONDS))
-
-
-def _delete_lines(user) -> None:
-    cache.delete(_stored_key(user.pk))
-    ConsolidatedPosition.objects.filter(user=user).delete()
-
-
-def _stored_key(user_id) -> str:
-    return f"portfolio:stored-lines:{user_id}"
-
-
-def _rows_digest(rows, parts) -> str:
-    columns = [
-        [getattr(row, f.attname) for f in row._meta.concrete_fields if not f.primary_key]
-        for row in rows
-    ]
-    part_fields = ("connection_id", "broker_symbol", "exchange", "product", "quantity")
-    part_fields += ("average_price", "last_price", "current_value")
-    columns += [
-        [p.position.instrument_key, *(getattr(p, name) for name in part_fields)] for p in parts
-    ]
-    return hashlib.sha256(repr(columns).encode()).hexdigest()
-
-
-def _add_to(row: BrokerPositionBreakdown, line) -> None:
-    if not line.included:
-        return
-    cost = row.average_price * row.quantity + line.average_price * line.quantity
-    row.quantity += line.quantity
-    row.average_price = cost / row.quantity if row.quantity else 0
-    if line.value is not None:
-        row.current_value = (row.current_value or 0) + line.value
 
 
 def rebuild_portfolio(*, user) -> PortfolioView | None:
@@ -389,12 +321,13 @@ def rebuild_portfolio(*, user) -> PortfolioView | None:
     invalidate(user.pk)
     connections = _active(user)
     if not connections:
-        _delete_lines(user)
+        positions.delete(user)
         return None
+    version = documents.new_version()
     view = _build_view(user.pk, connections)
     with transaction.atomic():
-        _store_lines(user, view.portfolio)
-    cache.set(_view_key(user.pk), view, CACHE_SECONDS)
+        positions.store(user, view.portfolio)
+    _publish(view, version)
     _announce(view)
     return view
 
@@ -403,16 +336,29 @@ def rebuild_portfolio(*, user) -> PortfolioView | None:
 def _view_key(user_id) -> str:
     # A generation number in the key: a view built from old snapshots by a slow reader can
     # never be stored over a newer one once invalidate() moved the generation on.
+    return f"portfolio:view:{user_id}:{_generation(user_id)}"
+
+
+def _generation(user_id) -> int:
     generation = cache.get(f"portfolio:generation:{user_id}")
     if generation is None:
         generation = time.time_ns()
         cache.add(f"portfolio:generation:{user_id}", generation, None)
         generation = cache.get(f"portfolio:generation:{user_id}", generation)
-    return f"portfolio:view:{user_id}:{generation}"
+    return generation
+
+
+def _bump(user_id) -> int:
+    generation = time.time_ns()
+    cache.set(f"portfolio:generation:{user_id}", generation, None)
+    return generation
 
 
 def invalidate(user_id) -> None:
-    cache.set(f"portfolio:generation:{user_id}", time.time_ns(), None)
+    """The numbers moved without a sync (a status change, a removed connection): the cached
+    view and the stored document are out of date."""
+    documents.mark_outdated(user_id)
+    _bump(user_id)
 
 
 def on_connection_change(connection: BrokerConnection, before: str, after: str) -> None:
@@ -423,10 +369,9 @@ def on_connection_change(connection: BrokerConnection, before: str, after: str) 
         rebuild_portfolio(user=connection.user)
 
 
-def request_sync(*, user) -> dict:
-    """Start a sync in the background (in-process on the embedded default); its progress."""
-    from portfolio.tasks import sync_portfolio_task
-
+def queue_sync(*, user) -> bool:
+    """Mark a sync of the trader's portfolio as queued; False when one is already on its way
+    (a lost one is asked again once its lock has expired). The caller enqueues the task."""
     connections = _active(user)
     if not connections:
         raise NoBrokerConnected("Connect a broker to see your consolidated portfolio.")
@@ -434,10 +379,9 @@ def request_sync(*, user) -> dict:
     if progress and progress["state"] in ("queued", "running"):
         started = datetime.fromisoformat(progress["startedAt"])
         if timezone.now() - started < timedelta(seconds=SYNC_LOCK_SECONDS):
-            return progress  # one is on its way; a lost one is asked again after the lock
+            return False
     _set_progress(user.pk, connections, state="queued")
-    transaction.on_commit(lambda: sync_portfolio_task.delay(user.pk))
-    return sync_progress(user=user)
+    return True
 
 
 def sync_progress(*, user) -> dict | None:
@@ -492,7 +436,8 @@ def _announce(view: PortfolioView) -> None:
 def _fingerprint(view: PortfolioView) -> str:
     p = view.portfolio
     numbers = [p.total_value, p.total_cost, p.day_change, p.cash, p.realized_pnl]
-    numbers += [(ln.key, ln.quantity, ln.value, ln.day_change) for ln in p.lines]
+    numbers += [p.positions_mtm, p.positions_day_change]
+    numbers += [(ln.key, ln.kind, ln.quantity, ln.value, ln.day_change) for ln in p.lines]
     numbers += [sorted(b.connection_id for b in view.covered)]
     numbers += [sorted(b.connection_id for b in view.failed)]
     return hashlib.sha256(repr(numbers).encode()).hexdigest()
@@ -504,9 +449,13 @@ def _push(view: PortfolioView) -> None:
         "type": "PORTFOLIO_UPDATE",
         "data": {
             "userId": view.user_id,
+            # The API's meanings: holdings totals, positions apart, net worth with cash.
             "totalValue": _text(p.total_value),
             "unrealizedPnL": _text(p.unrealized_pnl),
             "dayChange": _text(p.day_change),
+            "positionsMtm": _text(p.positions_mtm),
+            "positionsDayPnL": _text(p.positions_day_pnl),
+            "netWorth": _text(p.net_worth),
             "cash": _text(p.cash),
             "positions": len(p.lines),
             "coveredBrokers": [b.broker for b in view.covered],

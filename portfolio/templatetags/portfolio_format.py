@@ -4,8 +4,11 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 
+from brokers.models import Broker
+
 register = template.Library()
 PAISA = Decimal("0.01")
+PRICE_STEP = Decimal("0.0001")
 
 
 def _decimal(value) -> Decimal | None:
@@ -64,8 +67,23 @@ def share(value) -> str:
 
 @register.filter
 def price(value) -> str:
+    """A price per unit: to four places, half up, as the API gives it, with the zeros past
+    the paise dropped (2,950.50, but 2,486.3636)."""
     amount = _decimal(value)
-    return "\u2013" if amount is None else _grouped(amount)
+    if amount is None:
+        return "\u2013"
+    exact = amount.quantize(PRICE_STEP, ROUND_HALF_UP)
+    whole, _, fraction = f"{abs(exact):f}".partition(".")
+    grouped = _grouped(Decimal(whole)).partition(".")[0]
+    sign = "\u2212" if exact < 0 else ""
+    return f"{sign}{grouped}.{fraction.rstrip('0').ljust(2, '0')}"
+
+
+@register.filter
+def nonzero(value) -> bool:
+    """An amount of the document ("0.00" is a string, and true) that is not zero."""
+    amount = _decimal(value)
+    return bool(amount)
 
 
 @register.filter
@@ -78,13 +96,14 @@ def tone(value) -> str:
 
 
 @register.filter
-def lots(line) -> str:
-    """Derivatives read in lots: "3 lots (225)"."""
-    if line.lot_size > 1:
-        count = line.quantity / line.lot_size
+def lots(line: dict) -> str:
+    """Derivatives read in lots: "3 lots (225)". ``line``: a line of the portfolio document."""
+    quantity, lot_size = line["totalQuantity"], line["lotSize"]
+    if lot_size > 1:
+        count = quantity / lot_size
         shown = f"{count:g}" if count % 1 else str(int(count))
-        return f"{shown} lot{'s' if count != 1 else ''} ({line.quantity})"
-    return str(line.quantity)
+        return f"{shown} lot{'s' if count != 1 else ''} ({quantity})"
+    return str(quantity)
 
 
 FLAG_LABELS = {
@@ -113,8 +132,6 @@ def flag_label(code: str) -> str:
 
 @register.filter
 def broker_label(key: str) -> str:
-    from brokers.models import Broker
-
     try:
         return Broker(key).label
     except ValueError:

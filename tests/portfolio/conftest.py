@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from brokers import connections
+from brokers import connections, http
 from brokers.sandbox import demo
-from portfolio import fetch
+from portfolio import fetch, snapshots
 from portfolio.models import BrokerSnapshot
 from tests.brokers.test_connections import connect, demo_app
 
@@ -59,7 +59,10 @@ def store_snapshot(
     outcome.quotes = dict(quotes or {})
     taken = timezone.now() - timedelta(minutes=taken_minutes_ago)
     snapshot = BrokerSnapshot(
-        connection=connection, payload=fetch.encode(outcome, []), taken_at=taken, attempted_at=taken
+        connection=connection,
+        payload=snapshots.encode(outcome, []),
+        taken_at=taken,
+        attempted_at=taken,
     )
     if error:
         snapshot.error, snapshot.error_kind = error, "BrokerUnavailable"
@@ -83,9 +86,4 @@ def _close_broker_sessions():
     """Pooled keep-alive sessions to the live server would outlive it: close them after each
     test (otherwise its request threads close the shared test database connection late)."""
     yield
-    from brokers import http
-
-    with http._sessions_lock:
-        for session in http._sessions.values():
-            session.close()
-        http._sessions.clear()
+    http.close_sessions()

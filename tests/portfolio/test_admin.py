@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from brokers.adapters.base import Holding
+from brokers.types import Holding
 from tests.factories import BrokerConnectionFactory, UserFactory
 from tests.portfolio.conftest import store_snapshot
 

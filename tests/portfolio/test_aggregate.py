@@ -6,13 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from brokers.adapters.base import AssetType, Funds, Holding, InstrumentRef, Position, Quote
+from brokers.types import AssetType, Funds, Holding, InstrumentRef, Position, Quote
 from portfolio.aggregate import BrokerPortfolio, combine, consolidate, read_portfolio
 from portfolio.normalize import InstrumentBook, MasterEntry
 
 D = Decimal
 RELIANCE = "INE002A01018"
 SBIN = "INE062A01020"
+INFY = "INE009A01021"
 
 
 def book_for_reliance() -> InstrumentBook:
@@ -192,9 +193,13 @@ def test_reading_each_broker_as_it_lands_then_combining_equals_consolidating_at_
     at_once = consolidate(brokers, book=book_for_reliance())
 
     assert numbers(apart) == numbers(at_once)
-    reliance = next(ln for ln in apart.lines if ln.key == RELIANCE)
-    assert (reliance.quantity, len(reliance.broker_lines)) == (24, 5)  # Kite's MIS joined it
-    assert {"unknown_instrument", "price_text"} <= codes(apart.lines[-1].flags)
+    reliance = next(ln for ln in apart.lines if ln.key == RELIANCE and ln.kind == "HOLDING")
+    assert (reliance.quantity, len(reliance.broker_lines)) == (22, 4)
+    # Kite's MIS joined the instrument by its listing, as a positions line of its own.
+    traded = next(ln for ln in apart.lines if ln.key == RELIANCE and ln.kind == "POSITION")
+    assert (traded.quantity, traded.current_price) == (2, reliance.current_price)
+    unlisted = next(ln for ln in apart.lines if ln.symbol == "ZZUNLISTED")
+    assert {"unknown_instrument", "price_text"} <= codes(unlisted.flags)
 
 
 def test_price_rule_nse_before_bse_then_quote_then_the_largest_line():
@@ -229,7 +234,7 @@ def test_price_rule_nse_before_bse_then_quote_then_the_largest_line():
     assert (line.exchange, line.symbol) == ("NSE", "RELIANCE")
 
 
-def test_an_intraday_position_without_isin_joins_the_holdings_of_its_stock():
+def test_an_intraday_position_without_isin_joins_its_stock_as_a_positions_line():
     angel = BrokerPortfolio(
         "a",
         "angelone",
@@ -249,14 +254,18 @@ def test_an_intraday_position_without_isin_joins_the_holdings_of_its_stock():
 
     result = consolidate([angel, kite])
 
-    assert len(result.lines) == 1
-    line = result.lines[0]
-    # 20 + 30 = 50 shares; cost 20x700 + 30x808 = 14000 + 24240 = 38240
-    assert (line.key, line.quantity, line.cost) == (SBIN, 50, D("38240"))
-    assert {(b.broker, b.product) for b in line.broker_lines} == {
-        ("angelone", ""),
-        ("zerodha", "MIS"),
-    }
+    held, traded = result.lines
+    # The holding: 20 shares, cost 20x700 = 14000; the MIS position keyed by the same ISIN:
+    # 30 shares, cost 30x808 = 24240. Not one 50-share line.
+    assert (held.kind, held.key, held.quantity, held.cost) == ("HOLDING", SBIN, 20, D("14000"))
+    assert (traded.kind, traded.key, traded.quantity, traded.cost) == (
+        "POSITION",
+        SBIN,
+        30,
+        D("24240"),
+    )
+    assert [(b.broker, b.product) for b in held.broker_lines] == [("angelone", "")]
+    assert [(b.broker, b.product) for b in traded.broker_lines] == [("zerodha", "MIS")]
     # realized today: 60 - 15.50 = 44.50
     assert result.realized_pnl == D("44.50")
 
@@ -447,3 +456,176 @@ def test_the_garbage_collector_is_left_as_it_was_found():
         assert 0 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
+
+
+def cross_broker_day() -> list[BrokerPortfolio]:
+    """Two brokers, each with holdings and open positions, one intraday and one carried."""
+    kite = BrokerPortfolio(
+        "c-kite",
+        "zerodha",
+        "ZD1234",
+        holdings=[Holding("NSE", "INFY", 10, D("1500"), INFY, D("1560"), D("1550"))],
+        positions=[
+            # Bought 50 SBIN at 800 this morning (MIS), now 805; yesterday's close was 798.
+            Position(
+                "NSE",
+                "SBIN",
+                "MIS",
+                50,
+                D("800"),
+                D("805"),
+                D("798"),
+                isin=SBIN,
+                buy_quantity=50,
+                overnight_quantity=0,
+            ),
+        ],
+        funds=Funds(available=D("10000")),
+    )
+    upstox = BrokerPortfolio(
+        "c-upstox",
+        "upstox",
+        "UP4321",
+        holdings=[Holding("NSE", "SBIN", 20, D("700"), SBIN, D("805"), D("798"))],
+        positions=[
+            # One lot of NIFTY futures bought on an earlier day at 24000 and carried in.
+            Position(
+                "NFO",
+                "NIFTY26JANFUT",
+                "NRML",
+                75,
+                D("24000"),
+                D("24100"),
+                D("24050"),
+                lot_size=75,
+                asset_type=AssetType.DERIVATIVE,
+                overnight_quantity=75,
+            ),
+            # INFY bought and sold within the day: closed, only its realized P&L remains.
+            Position("NSE", "INFY", "MIS", 0, D("0"), D("1560"), realized_pnl=D("120"), isin=INFY),
+        ],
+        funds=Funds(available=D("5000")),
+    )
+    return [kite, upstox]
+
+
+def test_holdings_and_positions_are_totalled_apart_across_brokers():
+    result = consolidate(cross_broker_day())
+
+    # Holdings (what each broker's holdings page shows):
+    #   INFY at Kite:   10 x 1560 = 15600, cost 10 x 1500 = 15000, day (1560-1550) x 10 = 100
+    #   SBIN at Upstox: 20 x 805  = 16100, cost 20 x 700  = 14000, day (805-798)   x 20 = 140
+    #   value 31700, invested 29000, P&L 2700, day 240 of 10x1550 + 20x798 = 31460 → 0.76 %
+    assert (result.total_value, result.total_cost) == (D("31700"), D("29000"))
+    assert (result.unrealized_pnl, result.day_change) == (D("2700"), D("240"))
+    assert round(result.day_change_percent, 4) == D("0.7629")
+    # Open positions:
+    #   SBIN MIS at Kite, opened today: MTM 50 x (805-800) = 250; day also from the buy price,
+    #     50 x (805-800) = 250 (not 50 x (805-798) = 350: it did not exist at the close)
+    #   NIFTY fut at Upstox, carried: MTM 75 x (24100-24000) = 7500; day 75 x (24100-24050) = 3750
+    #   MTM 7750, day 4000, realized 120 (INFY, closed), day's P&L 4000 + 120 = 4120
+    assert result.positions_mtm == D("7750")
+    assert result.positions_day_change == D("4000")
+    assert result.realized_pnl == D("120")
+    assert result.positions_day_pnl == D("4120")
+    assert result.positions_count == 2
+    # Net worth: holdings 31700 + positions MTM 7750 + cash 10000 + 5000 = 54450
+    assert result.cash == D("15000")
+    assert result.net_worth == D("54450")
+
+    sbin_held = next(ln for ln in result.holding_lines if ln.symbol == "SBIN")
+    sbin_traded = next(ln for ln in result.position_lines if ln.symbol == "SBIN")
+    assert (sbin_held.quantity, sbin_held.value, sbin_held.day_change) == (20, D("16100"), D("140"))
+    assert (sbin_traded.quantity, sbin_traded.pnl, sbin_traded.day_change) == (
+        50,
+        D("250"),
+        D("250"),
+    )
+    # both at the instrument's one price (Kite's: the larger NSE line), with one close
+    assert sbin_held.current_price == sbin_traded.current_price == D("805")
+    nifty = next(ln for ln in result.position_lines if ln.symbol == "NIFTY26JANFUT")
+    assert (nifty.pnl, nifty.day_change, nifty.lot_size) == (D("7500"), D("3750"), 75)
+    # the asset allocation adds up to the net worth (positions by their MTM)
+    assert sum(s.value for s in result.asset_allocation) == result.net_worth
+
+
+def test_a_position_partly_carried_splits_its_day_change():
+    # 75 carried in (close 24050) and 75 more bought today at 24080; the broker's average of
+    # the 150 is 24040. Now 24100:
+    #   carried 75 x (24100 - 24050) = 3750; today's 75 x (24100 - 24040) = 4500 → 8250
+    # An intraday product without the broker saying: all of it is today's (MIS cannot carry).
+    # A delivery position without the broker saying: all of it from the previous close.
+    nifty = Position(
+        "NFO",
+        "NIFTY26JANFUT",
+        "NRML",
+        150,
+        D("24040"),
+        D("24100"),
+        D("24050"),
+        lot_size=75,
+        asset_type=AssetType.DERIVATIVE,
+        overnight_quantity=75,
+    )
+    mis = Position("NSE", "INFY", "MIS", 10, D("1555"), D("1560"), D("1550"), isin=INFY)
+    cnc = Position("NSE", "SBIN", "CNC", 10, D("790"), D("805"), D("798"), isin=SBIN)
+    result = consolidate([BrokerPortfolio("k", "zerodha", positions=[nifty, mis, cnc])])
+
+    day = {ln.symbol: ln.day_change for ln in result.position_lines}
+    # INFY MIS: 10 x (1560 - 1555) = 50; SBIN CNC: 10 x (805 - 798) = 70
+    assert day == {"NIFTY26JANFUT": D("8250"), "INFY": D("50"), "SBIN": D("70")}
+
+
+def test_the_broker_breakdown_carries_each_brokers_money():
+    shares = {s.broker: s for s in consolidate(cross_broker_day()).broker_breakdown}
+
+    kite, upstox = shares["zerodha"], shares["upstox"]
+    # Kite: INFY held 15600 / 15000 / +600 / day +100; SBIN MIS MTM 250, day's P&L 250
+    assert (kite.value, kite.invested, kite.pnl, kite.day_change) == (
+        D("15600"),
+        D("15000"),
+        D("600"),
+        D("100"),
+    )
+    assert (kite.positions_mtm, kite.positions_day_pnl, kite.cash) == (
+        D("250"),
+        D("250"),
+        D("10000"),
+    )
+    # Upstox: SBIN held 16100 / 14000 / +2100 / day +140; NIFTY MTM 7500, day 3750 + 120 realized
+    assert (upstox.value, upstox.invested, upstox.pnl, upstox.day_change) == (
+        D("16100"),
+        D("14000"),
+        D("2100"),
+        D("140"),
+    )
+    assert (upstox.positions_mtm, upstox.positions_day_pnl, upstox.realized) == (
+        D("7500"),
+        D("3870"),
+        D("120"),
+    )
+    # shares of the holdings value: 15600 / 31700 = 49.21 %, 16100 / 31700 = 50.79 %
+    assert round(kite.share, 2) == D("49.21") and round(upstox.share, 2) == D("50.79")
+
+
+def test_a_failed_brokers_last_lines_flag_their_line_and_count_nowhere():
+    kite, upstox = cross_broker_day()
+    # Upstox failed now; its last good answer (seen at 09:42) is passed as missing.
+    result = consolidate([kite], missing=[(upstox, "Upstox", "09:42 IST")])
+
+    # SBIN: Kite's MIS line is all that counts; Upstox's 20 held are shown, not counted
+    held = next(ln for ln in result.holding_lines if ln.symbol == "SBIN")
+    assert (held.quantity, held.value, held.in_totals) == (0, None, False)
+    assert [f["message"] for f in held.flags if f["code"] == "partial"] == [
+        "partial: Upstox's share (20) missing, last seen 09:42 IST"
+    ]
+    # the totals are Kite's alone: INFY 15600 held, SBIN MIS MTM 250, cash 10000
+    assert (result.total_value, result.positions_mtm, result.cash) == (
+        D("15600"),
+        D("250"),
+        D("10000"),
+    )
+    assert result.realized_pnl == 0 and result.net_worth == D("25850")
+    # a line only the failed broker holds is said once, on the line, not again in the notes
+    assert not [n for n in result.notes if n["code"] == "left_out"]
+    assert {s.broker for s in result.broker_breakdown} == {"zerodha"}

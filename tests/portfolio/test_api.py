@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from brokers.adapters.base import Funds, Holding
+from brokers.models import InstrumentRecord
+from brokers.types import Funds, Holding
 from tests.factories import BrokerConnectionFactory
 from tests.portfolio.conftest import eventually, store_snapshot
 
@@ -50,9 +51,13 @@ def test_the_consolidated_portfolio_in_the_seeds_shape(trader, seeded):
     assert body["unrealizedPnLPercent"] == "22.21"
     assert body["dayChange"] == "357.00"  # 25.50 x 14, the NSE close for both listings
     assert body["cash"] == "340000.00"
-    [position] = body["positions"]
+    position, tcs = body["positions"]
+    # Dhan's TCS: its last good line, flagged partial and out of every total
+    assert (tcs["symbol"], tcs["inTotals"], tcs["flags"][0]["code"]) == ("TCS", False, "partial")
     assert position["instrumentKey"] == RELIANCE and position["totalQuantity"] == 14
-    assert position["averagePrice"] == "2414.29"  # 33800 / 14 = 2414.2857…, rounded here
+    # prices at four places, half up: 33800 / 14 = 2414.285714… → 2414.2857
+    assert position["averagePrice"] == "2414.2857"
+    assert position["currentPrice"] == "2950.5000" and position["kind"] == "HOLDING"
     # per-broker lines in the order of the connections (by broker), NSE and BSE together
     assert [
         (b["brokerType"], b["exchange"], b["quantity"], b["currentValue"])
@@ -65,6 +70,57 @@ def test_the_consolidated_portfolio_in_the_seeds_shape(trader, seeded):
     assert failed["brokerType"] == "dhan" and "not answering" in failed["reason"]
     assert failed["lastGoodSnapshotAt"] is not None
     assert body["lastUpdated"] is not None
+
+
+@pytest.mark.django_db
+def test_prices_at_four_places_half_up_and_names_from_the_masters(trader):
+    kite = BrokerConnectionFactory(user=trader, broker="zerodha", account_id="ZD1234")
+    upstox = BrokerConnectionFactory(user=trader, broker="upstox", account_id="UP4321")
+    InstrumentRecord.objects.create(
+        broker="zerodha",
+        instrument_id="738561",
+        exchange="NSE",
+        symbol="RELIANCE",
+        isin=RELIANCE,
+        name="RELIANCE INDUSTRIES",
+    )
+    # RELIANCE: 5 at 2400 + 8 at 2487.50 = 12000 + 19900 = 31900 for 13 shares:
+    # 31900 / 13 = 2453.846153… → 2453.8462 (two places would say 2453.85)
+    store_snapshot(
+        kite, holdings=[Holding("NSE", "RELIANCE", 5, D("2400"), RELIANCE, D("2950.50"))]
+    )
+    # TCS: 2 at 3890.00025, exactly half a step past 3890.0002: half up gives 3890.0003
+    # (half even would give 3890.0002). INFY has no master entry anywhere.
+    store_snapshot(
+        upstox,
+        holdings=[
+            Holding(
+                "NSE",
+                "RELIANCE",
+                8,
+                D("2487.50"),
+                RELIANCE,
+                D("2950.50"),
+                None,
+                "RELIANCE",
+                f"NSE_EQ|{RELIANCE}",
+            ),
+            Holding("NSE", "INFY", 4, D("1500.0002"), "INE009A01021", D("1542.30")),
+            Holding("NSE", "TCS", 2, D("3890.00025"), "INE467B01029", D("3890")),
+        ],
+    )
+    lines = {p["symbol"]: p for p in client_for(trader).get(URL).json()["positions"]}
+
+    reliance = lines["RELIANCE"]
+    assert reliance["averagePrice"] == "2453.8462"
+    assert reliance["totalCost"] == "31900.00"  # money stays at paise
+    assert reliance["name"] == "RELIANCE INDUSTRIES"  # from Kite's master, for both lines
+    assert {b["brokerType"]: b["brokerSymbol"] for b in reliance["brokerPositions"]} == {
+        "zerodha": "RELIANCE",
+        "upstox": f"NSE_EQ|{RELIANCE}",  # as Upstox wrote it
+    }
+    assert lines["TCS"]["averagePrice"] == "3890.0003"  # 3890.00025 half up, not half even
+    assert lines["INFY"]["name"] == ""  # no master knows it: no invented name
 
 
 @pytest.mark.django_db

@@ -1,49 +1,12 @@
-"""Snapshots as JSON, and what a trader is told when a broker fails."""
+"""What a trader is told when a broker fails."""
 
-from decimal import Decimal
+import pytest
 
-from brokers.adapters.base import (
-    AssetType,
-    BrokerUnavailable,
-    Funds,
-    Holding,
-    InstrumentRef,
-    Position,
-    Quote,
-    RateLimited,
-    TokenExpired,
-)
-from portfolio import fetch
-from portfolio.aggregate import BrokerPortfolio
-from portfolio.normalize import InstrumentBook, MasterEntry
-from tests.factories import BrokerConnectionFactory
-
-D = Decimal
-
-
-def test_a_snapshot_keeps_every_amount_exact(db):
-    outcome = fetch.Outcome(BrokerConnectionFactory(broker="groww"))
-    outcome.holdings = [
-        Holding("NSE", "NIFTYBEES", 100, D("240.5025"), "INF204KB14I2", asset_type=AssetType.ETF)
-    ]
-    outcome.positions = [Position("NFO", "NIFTY26JANFUT", "NRML", -75, D("24010.05"), lot_size=75)]
-    outcome.funds = Funds(available=D("40000.10"), used=D("0"), total=None)
-    ref = InstrumentRef("NSE", "NIFTYBEES", "")
-    outcome.quotes = {ref: Quote("NSE", "NIFTYBEES", D("268.42"), D("267.10"))}
-    book = InstrumentBook()
-    book.by_symbol[("groww", "NSE", "NIFTYBEES")] = MasterEntry("NSE", "NIFTYBEES", "INF204KB14I2")
-
-    payload = fetch.encode(outcome, book.for_broker("groww"))
-    again_book = InstrumentBook()
-    again = fetch.decode(payload, BrokerPortfolio("c", "groww"), again_book)
-
-    assert again.holdings == outcome.holdings
-    assert again.positions == outcome.positions
-    assert again.funds == outcome.funds
-    assert again.quotes == outcome.quotes  # NIFTYBEES lacked a price, so its quote is kept
-    assert again_book.by_symbol == book.by_symbol
-    # both lines came without prices: next time their quotes are asked at once
-    assert fetch.asked_before(payload) == [InstrumentRef("NFO", "NIFTY26JANFUT", ""), ref]
+from brokers.errors import BrokerUnavailable, RateLimited, TokenExpired
+from brokers.models import BrokerConnection
+from brokers.sandbox import kit
+from brokers.services import load_master_if_stale
+from portfolio import fetch, services
 
 
 def test_what_a_trader_is_told_when_a_broker_fails():
@@ -55,3 +18,44 @@ def test_what_a_trader_is_told_when_a_broker_fails():
     assert "limiting" in fetch.explain(RateLimited("429"))[1]
     kind, reason = fetch.explain(KeyError("access_token=abc123"))
     assert kind == "KeyError" and "abc123" not in reason
+
+
+def quote_flags(view, broker):
+    return {
+        (ln.symbol, f["message"])
+        for ln in view.portfolio.lines
+        for b in ln.broker_lines
+        if b.broker == broker
+        for f in b.flags
+        if f["code"] == "quote_elsewhere"
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_line_whose_brokers_quote_fails_is_priced_from_anothers_and_says_so(
+    client, trader, connect_brokers
+):
+    connect_brokers(trader, ["zerodha", "dhan"])
+    for connection in BrokerConnection.objects.filter(user=trader):
+        load_master_if_stale(connection)
+    plain = services.sync_portfolio(user=trader)
+    assert not quote_flags(plain, "dhan")  # Dhan's own quotes: nothing to say
+    kit.set_faults("dhan", error_rate=100, paths="marketfeed/ohlc")
+
+    view = services.sync_portfolio(user=trader)
+
+    marked = quote_flags(view, "dhan")
+    assert marked and all(message == "priced from Zerodha's quote" for _, message in marked)
+    assert not view.failed  # a failed quote is not a failed broker
+    client.force_login(trader)
+    assert "priced from Zerodha" in client.get("/portfolio/").content.decode()
+    # the snapshot keeps whose quote it was: a rebuild without any broker says the same
+    assert quote_flags(services.rebuild_portfolio(user=trader), "dhan") == marked
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_no_other_broker_to_ask_the_line_stays_unpriced_and_unmarked(trader, connect_brokers):
+    connect_brokers(trader, ["dhan"])
+    kit.set_faults("dhan", error_rate=100, paths="marketfeed/ohlc")
+    view = services.sync_portfolio(user=trader)
+    assert not quote_flags(view, "dhan")

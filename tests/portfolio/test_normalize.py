@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from brokers.adapters.base import AssetType, Holding, Position
 from brokers.models import InstrumentRecord
+from brokers.types import AssetType, Holding, Position
 from portfolio.normalize import (
     InstrumentBook,
     MasterEntry,
