@@ -1,0 +1,334 @@
+"""The order pages: the ticket (instrument search, live preview, confirmation, placing once),
+the order book, and one order's page with its timeline; modify and cancel from either.
+
+One URL per page; an HTMX request gets a fragment of the same template. Every order shown or
+acted on is the signed-in trader's own: another trader's id is a 404. Live status arrives as
+ORDER_UPDATE on the trader's socket (/ws/brokers/), and static/js/orders.js re-renders the
+part of the page it changes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time, timedelta
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from brokers.clock import IST
+from brokers.models import Broker
+from routing.orders import messages, services
+from routing.orders.decisions import breaches_json, decision_json
+from routing.orders.forms import FIELD_OF, TICKET_FIELDS, ModifyForm, TicketForm
+from routing.orders.inputs import SEARCH_MIN, InvalidOrder, search_listings
+from routing.orders.models import AT_BROKER, Order, OrderState
+from routing.policy.effective import effective
+
+SEARCH_RESULTS = 15
+BOOK_ROWS = 200
+S = OrderState
+# A status's colour on the pages: green filled, red refused, yellow unsure, blue working.
+TONE: dict[str, str] = {
+    S.FILLED: "green",
+    S.REJECTED: "red",
+    S.RISK_REJECTED: "red",
+    S.UNKNOWN: "yellow",
+    S.CANCELLED: "grey",
+    S.EXPIRED: "grey",
+}
+
+
+def tone(status: str) -> str:
+    return TONE.get(status, "blue")
+
+
+def _brokers(user) -> dict[str, str]:
+    """The trader's brokers as the ticket offers them: {policy key: label}."""
+    policy = effective(user)
+    return {
+        key: f"{Broker(b.broker).label if b.broker in Broker.values else b.broker} · {b.account_id}"
+        for key, b in policy.brokers.items()
+    }
+
+
+# --- The ticket ---------------------------------------------------------------------------------
+def _ticket_context(request, form, **extra) -> dict:
+    policy = effective(request.user)
+    return {
+        "form": form,
+        "idempotency_key": extra.pop("idempotency_key", None) or uuid.uuid4().hex,
+        "kill_switch": policy.kill_switch,
+        "egress_ip": messages.egress_ip(),
+        "has_brokers": bool(policy.brokers),
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def ticket(request):
+    initial = {}
+    if request.GET.get("instrument"):
+        initial["instrument"] = request.GET["instrument"][:40]
+    form = TicketForm(initial=initial, brokers=_brokers(request.user))
+    return render(request, "routing/orders/ticket.html", _ticket_context(request, form))
+
+
+@login_required
+@require_GET
+def search_instruments(request):
+    """Listings in the stored instrument masters matching an ISIN, EXCHANGE:SYMBOL, a symbol's
+    start or a name's part; one line per listing, at most SEARCH_RESULTS."""
+    query = request.GET.get("q", "").strip()[:40]
+    return render(
+        request,
+        "routing/orders/ticket.html#results",
+        {
+            "query": query,
+            "results": search_listings(query=query, user=request.user, limit=SEARCH_RESULTS),
+            "too_short": len(query) < SEARCH_MIN,
+        },
+    )
+
+
+def _field_errors(form, breaches: list[dict]) -> dict[str, str]:
+    """Each ticket field's first problem: the form's own, else the risk rule it breaks."""
+    errors = {name: str(problems[0]) for name, problems in form.errors.items()}
+    for breach in breaches:
+        name = FIELD_OF.get(breach["code"])
+        if name and name not in errors:
+            errors[name] = breach["message"]
+    return errors
+
+
+def _preview_context(request, form, *, confirm: bool) -> dict:
+    """The preview of what the form holds: the field errors, the risk checks, the routing."""
+    context: dict = {"confirm": False, "preview": None, "breaches": [], "decision": None}
+    if form.is_valid():
+        try:
+            preview = services.preview_order(user=request.user, order=form.to_input())
+        except InvalidOrder as invalid:
+            for name, message in invalid.problems:
+                form.add_error(name if name in form.fields else None, message)
+        else:
+            decision = decision_json(preview.decision)
+            order = form.cleaned_data
+            unit = order.get("price") or preview.last_price
+            context.update(
+                preview=preview,
+                breaches=breaches_json(preview.breaches),
+                decision=decision,
+                chosen=preview.chosen,
+                chosen_row=next(
+                    (r for r in decision["ranked"] if r["key"] == preview.chosen), None
+                ),
+                estimate=unit * order["quantity"] if unit is not None else None,
+                confirm=confirm and preview.accepted,
+                order=order,
+            )
+    context["errors"] = _field_errors(form, context["breaches"])
+    context["general_errors"] = list(form.non_field_errors())
+    context["spans"] = [(name, context["errors"].get(name, "")) for name in TICKET_FIELDS]
+    return context
+
+
+@login_required
+@require_POST
+def preview(request):
+    """The live preview as the trader types (and, with ``confirm``, the confirmation step):
+    nothing stored, nothing sent."""
+    form = TicketForm(request.POST, brokers=_brokers(request.user))
+    context = _preview_context(request, form, confirm=request.POST.get("confirm") == "1")
+    context["kill_switch"] = effective(request.user).kill_switch
+    return render(request, "routing/orders/ticket.html#preview", context)
+
+
+@login_required
+@require_POST
+def place(request):
+    """Place what the confirmed ticket holds, once: its Idempotency key (made when the ticket
+    was rendered) gives back the same order to a second click or a resubmitted form."""
+    form = TicketForm(request.POST, brokers=_brokers(request.user))
+    key = request.POST.get("idempotency_key", "").strip()[: services.MAX_KEY_LENGTH]
+
+    def again(status: int, **extra):
+        context = _ticket_context(request, form, idempotency_key=key, **extra)
+        context.update(_preview_context(request, form, confirm=False))
+        return render(request, "routing/orders/ticket.html", context, status=status)
+
+    if not key:
+        # A page that lost its key is a stale or forged one: a fresh ticket, nothing sent.
+        flash.error(request, "This ticket had expired: check it and place it again.")
+        return redirect("routing:order_ticket")
+    if not form.is_valid():
+        return again(400)
+    try:
+        placement = services.place_order(
+            user=request.user, order=form.to_input(), idempotency_key=key, keep_refused=False
+        )
+    except InvalidOrder:
+        return again(400)
+    except services.Refused:
+        return again(422, refused=True)
+    except services.IdempotencyConflict:
+        key = uuid.uuid4().hex
+        return again(409, conflict=True)
+    order = placement.order
+    if not placement.created:
+        flash.info(request, "This ticket was placed already: here is its order, not sent again.")
+    elif order.status in (S.REJECTED, S.UNKNOWN):
+        flash.warning(request, order.status_reason)
+    else:
+        flash.success(request, f"Order sent to {_where(order)}.")
+    return redirect("routing:order", pk=order.pk)
+
+
+def _where(order: Order) -> str:
+    if order.connection is None:
+        return "the broker"
+    broker = order.connection.broker
+    return Broker(broker).label if broker in Broker.values else broker
+
+
+# --- The order book -----------------------------------------------------------------------------
+def _filters(request) -> tuple[dict, dict[str, str]]:
+    """The book's filters as asked ({name: value}), and a sentence for each one that cannot be."""
+    wanted, problems = {}, {}
+    status = request.GET.get("status", "")
+    if status:
+        if status in S.values:
+            wanted["status"] = status
+        else:
+            problems["status"] = "Choose a status from the list."
+    broker = request.GET.get("broker", "")[:40]
+    if broker:
+        wanted["broker"] = broker
+    day = request.GET.get("date", "")
+    if day:
+        try:
+            wanted["date"] = datetime.strptime(day, "%Y-%m-%d").date()
+        except ValueError:
+            problems["date"] = "Give the date as YYYY-MM-DD (the IST trading day)."
+    return wanted, problems
+
+
+def _book(user, wanted: dict):
+    orders = Order.objects.for_user(user).select_related("connection")
+    if "status" in wanted:
+        orders = orders.filter(status=wanted["status"])
+    if "broker" in wanted:
+        broker = wanted["broker"]
+        orders = orders.filter(Q(connection__broker=broker) | Q(decision__chosen=broker))
+    if "date" in wanted:
+        start = datetime.combine(wanted["date"], time(), IST)
+        orders = orders.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1))
+    return orders[:BOOK_ROWS]
+
+
+@login_required
+@require_GET
+def book(request):
+    wanted, problems = _filters(request)
+    orders = [] if problems else list(_book(request.user, wanted))
+    context = {
+        "orders": [(o, tone(o.status)) for o in orders],
+        "wanted": wanted,
+        "raw": {n: request.GET.get(n, "") for n in ("status", "broker", "date")},
+        "problems": problems,
+        "statuses": S.choices,
+        "brokers": _brokers(request.user),
+        "at_broker": AT_BROKER,
+        "limit": BOOK_ROWS,
+    }
+    template = "routing/orders/book.html"
+    if request.htmx and request.htmx.target == "order-book":
+        template += "#table"
+    return render(request, template, context, status=400 if problems else 200)
+
+
+# --- One order ----------------------------------------------------------------------------------
+def _own(request, pk) -> Order:
+    try:
+        return services.get_order(user=request.user, order_id=pk)
+    except Order.DoesNotExist:
+        raise Http404("No such order.") from None
+
+
+@login_required
+@require_GET
+def detail(request, pk):
+    order = _own(request, pk)
+    context = {
+        "order": order,
+        "tone": tone(order.status),
+        "attempts": list(order.attempts.select_related("connection")),
+        "events": list(order.events.select_related("attempt")),
+        "decision": order.decision or None,
+        "chosen": (order.decision or {}).get("chosen"),
+        "breaches": order.breaches,
+        "can_change": order.status in AT_BROKER and bool(order.broker_order_id),
+    }
+    template = "routing/orders/detail.html"
+    if request.htmx and request.htmx.target == "order-live":
+        template += "#live"
+    return render(request, template, context)
+
+
+def _action(request, order, kind: str, status: int = 200, **extra):
+    return render(
+        request,
+        "routing/orders/_action.html",
+        {"order": order, "kind": kind, "tone": tone(order.status), **extra},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel(request, pk):
+    """Step 1 (GET, or a POST without ``confirm``): what will be cancelled. Step 2: cancel."""
+    order = _own(request, pk)
+    if request.method == "GET" or request.POST.get("confirm") != "1":
+        return _action(request, order, "cancel")
+    try:
+        services.cancel_order(user=request.user, order_id=pk)
+    except services.NotModifiable as refused:
+        return _action(request, order, "cancel", 422, error=str(refused))
+    order = _own(request, pk)
+    response = _action(request, order, "cancel", done=True)
+    response["HX-Trigger"] = "order-updated"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def modify(request, pk):
+    """Step 1: the form; step 2 (``review``): the change, to confirm; step 3: sent."""
+    order = _own(request, pk)
+    if request.method == "GET":
+        return _action(request, order, "modify", form=ModifyForm())
+    form = ModifyForm(request.POST)
+    if not form.is_valid():
+        return _action(request, order, "modify", 400, form=form)
+    if request.POST.get("confirm") != "1":
+        return _action(request, order, "modify", form=form, review=True)
+    d = form.cleaned_data
+    try:
+        services.modify_order(
+            user=request.user,
+            order_id=pk,
+            quantity=d.get("quantity"),
+            price=d.get("price"),
+            trigger_price=d.get("trigger_price"),
+        )
+    except (services.NotModifiable, InvalidOrder) as refused:
+        words = [b.message for b in getattr(refused, "breaches", [])]
+        return _action(request, order, "modify", 422, form=form, error=str(refused), words=words)
+    order = _own(request, pk)
+    response = _action(request, order, "modify", done=True)
+    response["HX-Trigger"] = "order-updated"
+    return response
