@@ -25,7 +25,7 @@ import time
 import timeit
 from decimal import Decimal
 
-from brokers.adapters.base import Funds, Holding, InstrumentRef, Quote
+from brokers.types import Funds, Holding, InstrumentRef, Quote
 from portfolio import normalize
 from portfolio.aggregate import BrokerPortfolio, combine, consolidate, read_portfolio
 from portfolio.normalize import InstrumentBook, MasterEntry

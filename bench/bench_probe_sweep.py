@@ -8,7 +8,7 @@ own account id — our rate limiter keeps one bucket per account (Kite: 10/s, we
 distinct accounts measure the sweep, not the limiter. Then `health.probes.sweep` runs as the
 beat task would: one warm-up sweep (first grades, first pushes, pooled sessions opened), then
 the measured sweep of all N due connections, each probe a real authenticated call through the
-HTTP door and its hooks, each logged in broker_health_logs.
+HTTP door and its signals, each logged in broker_health_logs.
 
 Two brokers answer, both with 100 ms of latency:
 
@@ -18,7 +18,7 @@ Two brokers answer, both with 100 ms of latency:
   small asyncio server in another process, so the figure is the sweeper's own capacity.
 
 What bounds the sweeper: with W probe threads and 100 ms per call the ceiling is W * 10/s;
-below it, the GIL (our CPU per probe: requests, the door's hooks, the bulk database writes).
+below it, the GIL (our CPU per probe: requests, the door's signals, the bulk database writes).
 """
 
 from __future__ import annotations
@@ -177,10 +177,9 @@ def run() -> None:
     import subprocess
     import sys
 
-    import requests
-
     from bench.server import daphne, free_port
     from brokers.models import BrokerConnection
+    from brokers.sandbox.management.commands.sandbox_faults import remote_faults
 
     logging.getLogger("health").setLevel(logging.WARNING)
     store = "Redis" if settings.REDIS_URL else "in-process"
@@ -196,12 +195,11 @@ def run() -> None:
             template, app = _token(url)
             BrokerConnection.objects.filter(pk=template.pk).update(status="DISCONNECTED")
             recorded = _recorded_answer(url, template)
-            faults = f"{url}/sandbox/api/faults/zerodha/"
-            requests.put(faults, json={"latency_ms": LATENCY_MS}, timeout=10).raise_for_status()
+            remote_faults(url, "zerodha", values={"latency_ms": LATENCY_MS})
             try:
                 _sweeps("sandbox", template, app, process.pid)
             finally:
-                requests.delete(faults, timeout=10)
+                remote_faults(url, "zerodha", clear=True)
 
         port = free_port()
         replay = subprocess.Popen(

@@ -125,37 +125,16 @@ def _run(url: str, label: str) -> None:
 
 def _embedded() -> None:
     from channels.routing import ProtocolTypeRouter
-    from daphne.server import Server
 
-    from bench.server import free_port
+    from bench.server import daphne_in_thread
     from config.asgi import application, django_asgi_app
 
-    port = free_port()
-    server = Server(
+    url = daphne_in_thread(
         ProtocolTypeRouter(
             {"http": django_asgi_app, "websocket": application.application_mapping["websocket"]}
-        ),
-        endpoints=[f"tcp:port={port}:interface=127.0.0.1"],
-        signal_handlers=False,
-        verbosity=0,
+        )
     )
-    threading.Thread(target=server.run, name="daphne", daemon=True).start()
-    url = f"http://127.0.0.1:{port}"
-    _wait_for(url)
     _run(url, "embedded (in-memory layer)")
-
-
-def _wait_for(url: str) -> None:
-    import requests
-
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{url}/healthz", timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise RuntimeError("the benchmark server did not start")
 
 
 def _with_redis() -> None:

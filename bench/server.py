@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,48 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_until_serving(url: str, *, process=None, timeout: float = 30) -> None:
+    """Until the server at ``url`` answers /healthz at all (a 503 too: it is up); RuntimeError
+    if ``process`` ends first or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            requests.get(f"{url}/healthz", timeout=1, allow_redirects=False)
+            return
+        except (requests.ConnectionError, requests.Timeout):  # not up, or slow to first answer
+            pass
+        if (process is not None and process.poll() is not None) or time.monotonic() > deadline:
+            raise RuntimeError(f"the server at {url} did not start")
+        time.sleep(0.1)
+
+
+def daphne_in_thread(application) -> str:
+    """Daphne serving ``application`` from a daemon thread of this process, on a free loopback
+    port; returns its URL. Twisted's reactor runs once per process: one such server each."""
+    from daphne.server import Server
+
+    port = free_port()
+    server = Server(
+        application,
+        endpoints=[f"tcp:port={port}:interface=127.0.0.1"],
+        signal_handlers=False,
+        verbosity=0,
+    )
+    threading.Thread(target=server.run, name="daphne", daemon=True).start()
+    url = f"http://127.0.0.1:{port}"
+    wait_until_serving(url, timeout=20)
+    return url
+
+
+def stop(process: subprocess.Popen, timeout: float = 10) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def isolated_database() -> str:
@@ -47,6 +90,18 @@ DAPHNE = [
     "-p",
     "{port}",
     "config.asgi:application",
+]
+# The production command (config/web.py): gunicorn and {workers} uvicorn worker processes.
+WEB = [
+    sys.executable,
+    "-m",
+    "config.web",
+    "-b",
+    "127.0.0.1",
+    "-p",
+    "{port}",
+    "--workers",
+    "{workers}",
 ]
 # Django's WSGI server, one thread per request (runserver itself would be Daphne's here).
 THREADED = [
@@ -86,27 +141,18 @@ def app_server(*, extra_env: dict | None = None, startup_seconds: float = 30, co
             stderr=errors,
         )
     try:
-        deadline = time.monotonic() + startup_seconds
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the benchmark server did not start")
-            time.sleep(0.2)
+        wait_until_serving(url, process=process, timeout=startup_seconds)
         yield url, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def daphne(**kwargs):
     return app_server(command=DAPHNE, **kwargs)
+
+
+def web(*, workers: int = 1, **kwargs):
+    return app_server(command=[part.replace("{workers}", str(workers)) for part in WEB], **kwargs)
 
 
 def threaded(**kwargs):

@@ -2,11 +2,15 @@
 
 import re
 
+from django.http import Http404
+from rest_framework.exceptions import NotFound
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
 def exception_handler(exc, context):
     """Errors are ``{"error": {"code", "message", "fields"?}}`` so clients parse one shape."""
+    if isinstance(exc, Http404):
+        exc = NotFound("No such object of yours.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -19,6 +23,7 @@ def exception_handler(exc, context):
         message = _first_message(data)
         response.data = {"error": {"code": code, "message": message, "fields": fields}}
     else:
+        code = getattr(getattr(exc, "detail", None), "code", None) or code
         response.data = {"error": {"code": code, "message": str(data.get("detail", data))}}
     return response
 

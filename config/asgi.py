@@ -21,7 +21,7 @@ application = ProtocolTypeRouter(
     }
 )
 
-if settings.INPROCESS_SCHEDULER and os.environ.get("RUN_INPROCESS_SCHEDULER") == "1":
+if settings.INPROCESS_SCHEDULER:
     from config.scheduler import start_once
 
     start_once()

@@ -74,4 +74,36 @@ app.conf.beat_schedule = {
         "task": "health.tasks.summarize_health_logs",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Readiness (/readyz): a worker running this proves that beat schedules and that the
+    # queue is consumed; three missed in a row make the installation "not ready".
+    "ops-heartbeat": {
+        "task": "ops.tasks.heartbeat",
+        "schedule": 15.0,
+    },
+    # Each trader's daily policy snapshot (global.backup: on, keep N), at 02:45 IST after the
+    # day's last edits; a second run the same day adds nothing.
+    "back-up-policies": {
+        "task": "routing.tasks.back_up_profiles",
+        "schedule": crontab(hour=2, minute=45),
+    },
+    # Orders at a broker are followed until they are final: every 2 s the due ones (each
+    # backs off from 1 s to 30 s while it stays open) are claimed by a conditional update, so
+    # overlapping runs never read the same order twice; unknown outcomes are reconciled here.
+    "track-open-orders": {
+        "task": "routing.tasks.track_open_orders",
+        "schedule": 2.0,
+    },
+    # Queued orders (every broker down, a paused broker, the QUEUE failover action): every 5 s
+    # the due ones are tried again (each backs off to 30 s while no broker can take it) and
+    # those past their validity expire. Rows are claimed with SKIP LOCKED, so overlapping runs
+    # and several workers never send one twice; a broker back to CONNECTED wakes its trader's.
+    "drain-order-queue": {
+        "task": "routing.tasks.drain_order_queue",
+        "schedule": 5.0,
+    },
+    # Idempotency-Keys are kept 24 hours; hourly is enough to keep the table small.
+    "purge-idempotency-keys": {
+        "task": "routing.tasks.purge_idempotency_keys",
+        "schedule": 3600.0,
+    },
 }

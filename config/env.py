@@ -6,7 +6,9 @@ message an operator can act on instead of failing later somewhere else.
 
 import base64
 import binascii
+import ipaddress
 import os
+import re
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -27,6 +29,24 @@ def string(name: str, default: str | None = None, *, required: bool = False) -> 
     if required:
         raise ImproperlyConfigured(f"{name} must be set.")
     return default
+
+
+def ip_address(name: str) -> str:
+    """A public IP address (v4 or v6), or "" when unset."""
+    value = _raw(name)
+    if not value:
+        return ""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be an IP address like 203.0.113.7, not {_describe(value)}."
+        ) from None
+    if address.is_loopback or address.is_unspecified or address.is_link_local:
+        raise ImproperlyConfigured(
+            f"{name} must be the server's public IP address (brokers see that one), not {value}."
+        )
+    return str(address)
 
 
 def boolean(name: str, default: bool) -> bool:
@@ -64,6 +84,20 @@ def url(name: str, default: str | None = None, *, schemes: tuple[str, ...]) -> s
             f", not {_describe(value)}."
         )
     return value.rstrip("/")
+
+
+_RATE = re.compile(r"^(\d+)/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def rate(name: str, default: str) -> str:
+    """A request rate as DRF reads it: a count per second, minute, hour or day ("60/min")."""
+    value = (_raw(name) or default).lower()
+    match = _RATE.match(value)
+    if not match or int(match[1]) < 1:
+        raise ImproperlyConfigured(
+            f"{name} must be a rate like 60/min (per s, min, hour or day), not {value!r}."
+        )
+    return value
 
 
 def csv(name: str, default: list[str]) -> list[str]:
