@@ -21,6 +21,17 @@ def _clean_cache():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_policy_snapshots():
+    """Each test starts with no effective-policy snapshot held in this process (user ids are
+    reused from one test to the next)."""
+    from routing.policy import effective
+
+    effective.forget()
+    yield
+    effective.forget()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limiter():
     """Each test starts with full rate-limit buckets (they live in process memory or Redis)."""
     from brokers.ratelimit import limiter

@@ -50,3 +50,10 @@ class BrokerConnectionFactory(factory.django.DjangoModelFactory):
     )
     access_token = factory.Sequence(lambda n: f"access-token-{n:08d}")
     status = ConnectionStatus.CONNECTED
+
+
+def api_token(user, name: str = "test client", **kwargs) -> str:
+    """A new API token of ``user``: the token itself (only its digest is stored)."""
+    from accounts.services import issue_api_token
+
+    return issue_api_token(user=user, name=name, **kwargs)[1]

@@ -1,6 +1,8 @@
 """A trader with five sandbox brokers opens the portfolio page, digs in, sorts, and syncs."""
 
+import re
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import pytest
 
@@ -63,13 +65,42 @@ def test_the_portfolio_page_joins_reliance_across_brokers_and_sorts(page, screen
 
     page.get_by_role("link", name="Instrument").click()
     page.wait_for_url("**sort=symbol**")
-    symbols = page.locator("tbody.position td.instrument strong").all_inner_texts()
+    held = "#holdings tbody.position td.instrument strong"
+    symbols = page.locator(held).all_inner_texts()
     assert symbols == sorted(symbols)
     page.get_by_role("link", name="Instrument ▲").click()
     page.wait_for_url("**dir=desc**")
-    assert page.locator("tbody.position td.instrument strong").all_inner_texts() == sorted(
-        symbols, reverse=True
+    assert page.locator(held).all_inner_texts() == sorted(symbols, reverse=True)
+
+
+def test_holdings_and_open_positions_are_shown_apart_with_a_net_worth(page, screenshot, asha):
+    sign_in(page)
+    page.goto("/portfolio/")
+
+    # Kite's SBIN MIS (bought 50 at 808, sold 20 at 811: 30 open at 808, now 812.60) is an
+    # open position, not part of the SBIN held at Angel One (20 shares).
+    held = page.locator("#holdings tbody.position[data-key='INE062A01020'] tr.line")
+    assert held.locator("td").nth(2).inner_text() == "20"
+    traded = page.locator("#open-positions tbody.position[data-key='INE062A01020'] tr.line")
+    cells = traded.locator("td").all_inner_texts()
+    # net qty 30; MTM 30 x (812.60 - 808) = +138; opened today, so the day's P&L is also
+    # measured from 808 (+138), and the 20 sold 3 above the buy realized +60
+    assert (cells[2], cells[5], cells[6], cells[7]) == ("30", "+₹138.00", "+₹138.00", "+₹60.00")
+    assert page.locator("#positions-mtm").inner_text() == "+₹138.00"
+    assert page.locator("#positions-day").inner_text() == "+₹198.00"  # 138 + 60 realized
+
+    # holdings value + MTM + cash: whatever the prices, the three add up on the page
+    def rupees(selector):
+        text = page.locator(selector).inner_text()
+        return Decimal(text.replace("₹", "").replace(",", "").replace("+", ""))
+
+    assert rupees("#net-worth") == rupees("#total-value") + rupees("#positions-mtm") + rupees(
+        "#cash"
     )
+    # Upstox's line is written as Upstox writes it
+    page.locator("#holdings tbody.position[data-key='INE002A01018'] button.expand").click()
+    assert "NSE_EQ|INE002A01018" in page.locator("#holdings").inner_text()
+    screenshot("holdings-and-positions")
 
 
 def test_sync_now_with_a_broker_down_shows_progress_and_a_banner(page, screenshot, asha, worker):
@@ -86,6 +117,13 @@ def test_sync_now_with_a_broker_down_shows_progress_and_a_banner(page, screensho
     banner.wait_for()
     assert "Dhan (1100456789) is left out of these totals" in banner.inner_text()
     assert "Last good snapshot" in banner.inner_text()
+    # INFY is held at Kite, Angel One and Dhan: its line says Dhan's 3 are missing
+    infy = page.locator("#holdings tbody.position[data-key='INE009A01021'] tr.line")
+    flag = infy.locator(".flag-partial")
+    assert flag.is_visible()
+    assert re.fullmatch(
+        r"partial: Dhan's share \(3\) missing, last seen \d\d:\d\d IST", flag.inner_text()
+    )
     screenshot("dhan-down")
 
 
