@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 QUICK = [name for name, _, _ in FAULTS if name != "slow past the order timeout"]
 
 
-def test_a_short_campaign_ends_with_no_duplicate_and_nothing_lost(trader, connected):
+def test_a_short_campaign_ends_with_no_duplicate_and_nothing_lost(trader, connected):  # noqa: F811
     connected("zerodha", "upstox")
     state = policy_services.editing(trader)
     document = copy.deepcopy(state.document)
