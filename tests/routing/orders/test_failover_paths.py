@@ -81,6 +81,7 @@ def test_a_switch_waits_for_proof_of_absence_then_sends_a_similar_order_to_the_b
     assert "upstox" in switched
     notice = Notification.objects.get(user=trader, kind=Notification.Kind.FAILOVER)
     assert "from zerodha to upstox" in notice.title
+    assert notice.link == f"/orders/{order.pk}/"  # the timeline says why
 
 
 def test_an_unknown_attempt_blocks_any_order_elsewhere_until_it_is_reconciled(
@@ -130,9 +131,10 @@ def test_a_paused_broker_queues_the_order_and_tells_the_trader_trading_is_paused
     row = QueuedOrder.objects.get(order=order)
     assert row.state == QueueState.WAITING and "you paused it" in row.reason
     assert order.attempts.count() == 0
-    titles = set(Notification.objects.filter(user=trader).values_list("title", flat=True))
-    assert "Trading paused — 1 order queued" in titles
-    assert any(t.startswith("Order queued: BUY 1 NSE:INFY") for t in titles)
+    links = dict(Notification.objects.filter(user=trader).values_list("title", "link"))
+    assert links["Trading paused — 1 order queued"] == "/policy/emergency/"
+    queued_notice = next(t for t in links if t.startswith("Order queued: BUY 1 NSE:INFY"))
+    assert links[queued_notice] == f"/orders/{order.pk}/"
 
 
 def test_a_broker_the_trader_named_waits_for_it_in_the_queue(trader, connected):

@@ -81,7 +81,8 @@ def test_a_queued_order_expires_at_the_end_of_its_session_and_is_never_sent(trad
     assert drained.expired == 1 and drained.sent == []
     order.refresh_from_db()
     assert order.status == OrderState.EXPIRED and "nothing was sent" in order.status_reason
-    assert Notification.objects.filter(user=trader, title__startswith="Queued order expired")
+    notice = Notification.objects.get(user=trader, title__startswith="Queued order expired")
+    assert notice.link == f"/orders/{order.pk}/"
     pause(trader, False)
     assert queue.drain_queue().sent == [] and tags_at(zerodha) == []
 
