@@ -617,7 +617,9 @@ def send_unthrottled(send: Callable, *, broker: str):
 def _throttled_words(refused: Throttled, label: str) -> str:
     who = "our rate limiter (to stay under the broker's cap)"
     if refused.error.code != LOCAL:
-        who = f"{label} (too many requests: “{refused.error.message}”)"
+        # The broker's own rate-limit answer, not the "unknown" it was raised as.
+        said = getattr(refused.error, "throttle", None) or refused.error
+        who = f"{label} (too many requests: “{said.message}”)"
     return (
         f"refused by {who} {refused.sends} time(s) over {refused.waited:.1f} s; it never "
         "reached the order book"
@@ -625,6 +627,10 @@ def _throttled_words(refused: Throttled, label: str) -> str:
 
 
 def _throttled_out(order: Order, attempt: OrderAttempt, refused: Throttled, started) -> None:
+    """Refused for the rate past the budget: nothing reached the order book, and the order is
+    refused in those words. Not failed over: a broker that answers "too many requests" is up
+    and busy (health counts it throttled, not failed), which no failover condition — no
+    answer, failing calls, taken out by the trader — describes."""
     label = _label(attempt.broker)
     words = _throttled_words(refused, label)
     _finish(attempt, AttemptState.ABSENT, error=words, started=started, kind=refused.error)
