@@ -133,4 +133,3 @@ def test_a_change_refused_for_the_rate_reaches_the_broker_after_the_wait(trader,
     assert Decimal(found.price) == Decimal("1528.00")
     change = placed.attempts.get(kind=AttemptKind.MODIFY)
     assert change.status == AttemptState.ACCEPTED and change.reconcile_reads == 0
-
