@@ -66,7 +66,7 @@ def assign(
 
 def _order(key: str) -> tuple[str, int]:
     broker, _, n = key.partition("-")
-    return broker, int(n) if n.isdigit() else 1
+    return broker, int(n) if n.isdecimal() else 1
 
 
 def stored_keys(accounts: Mapping[str, Account]) -> dict[str, str]:

@@ -251,6 +251,8 @@ def test_templates_preview_apply_and_another_traders_template_is_404(
         == 404
     )
     assert charlie_api.delete(f"/api/v1/policy/templates/{template_id}").status_code == 404
+    # A superscript digit is a digit to str.isdigit, not to int(): still no such template.
+    assert api.delete("/api/v1/policy/templates/%C2%B9").status_code == 404
     assert PolicyTemplate.objects.filter(pk=template_id).exists()
     assert api.delete(f"/api/v1/policy/templates/{template_id}").status_code == 204
 

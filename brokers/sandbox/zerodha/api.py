@@ -164,7 +164,7 @@ def _place(request, account, variety):
         "order_type": order_type in ORDER_TYPES,
         "product": form["product"] in PRODUCTS,
         "validity": form.get("validity", "DAY") in VALIDITIES,
-        "quantity": form["quantity"].isdigit() and int(form["quantity"]) > 0,
+        "quantity": form["quantity"].isdecimal() and int(form["quantity"]) > 0,
         "tag": tag_allowed(form.get("tag", "")),
     }
     for name, valid in checks.items():
@@ -185,7 +185,7 @@ def _place(request, account, variety):
     if order_type in ("MARKET", "SL-M"):
         # §8.13: from April 2026, no market or SL-M order without market protection.
         protection = form.get("market_protection", "0")
-        if protection != "-1" and not (protection.isdigit() and 1 <= int(protection) <= 100):
+        if protection != "-1" and not (protection.isdecimal() and 1 <= int(protection) <= 100):
             return bad_input("Market orders need `market_protection` (-1 or 1 to 100).")
     order = kit.SandboxOrder(
         order_id=kit.new_order_id(),
@@ -248,7 +248,7 @@ def _modify(request, order: kit.SandboxOrder):
     if order_type not in ORDER_TYPES:
         return bad_input("Invalid `order_type`.")
     if "quantity" in form:
-        if not form["quantity"].isdigit() or int(form["quantity"]) <= order.filled_quantity:
+        if not form["quantity"].isdecimal() or int(form["quantity"]) <= order.filled_quantity:
             return bad_input("Invalid `quantity`.")
         order.quantity = int(form["quantity"])
     for name in ("price", "trigger_price"):
