@@ -572,11 +572,7 @@ class TemplatesApi(PolicyView):
 
 
 def _template(request, template_id: str):
-    if template_id in presets.PRESETS:
-        return template_id
-    if not (template_id.isascii() and template_id.isdigit()):
-        raise Http404("No such template.")
-    return get_object_or_404(PolicyTemplate, pk=int(template_id), user=request.user)
+    return presets.find(request.user, template_id)
 
 
 class TemplateApi(PolicyView):

@@ -372,13 +372,8 @@ def templates_page(request):
 
 @login_required
 def template_preview(request, template_id):
-    if template_id in presets.PRESETS:
-        template, name = template_id, presets.PRESETS[template_id].name
-    elif template_id.isdigit():
-        template = get_object_or_404(PolicyTemplate, pk=int(template_id), user=request.user)
-        name = template.name
-    else:
-        raise Http404("No such template.")
+    template = presets.find(request.user, template_id)
+    name = presets.PRESETS[template].name if isinstance(template, str) else template.name
     if request.method == "POST":
         if request.POST.get("delete") and not isinstance(template, str):
             template.delete()

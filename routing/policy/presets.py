@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from django.db import IntegrityError
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from routing.models import PolicyRevision, PolicyTemplate
 from routing.policy import transfer
@@ -216,6 +218,17 @@ def apply_preset(user, slug: str, *, version: int, author=None) -> PolicyRevisio
 
 
 # --- The trader's own ---------------------------------------------------------------------------
+def find(user, template_id: str) -> str | PolicyTemplate:
+    """A built-in preset's slug, or the trader's own template; Http404 for anything else
+    (another trader's template, a number that is not one: "¹" is a digit to str.isdigit
+    but not to int)."""
+    if template_id in PRESETS:
+        return template_id
+    if not (template_id.isascii() and template_id.isdigit()):
+        raise Http404("No such template.")
+    return get_object_or_404(PolicyTemplate, pk=int(template_id), user=user)
+
+
 def clean_name(name) -> str:
     """A template name, or Invalid naming the field."""
     return check_value(Name, name, "name")
