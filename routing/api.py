@@ -574,7 +574,8 @@ class TemplatesApi(PolicyView):
 def _template(request, template_id: str):
     if template_id in presets.PRESETS:
         return template_id
-    if not template_id.isdigit():
+    # ASCII digits within a bigint: "³" is a digit to str.isdigit but not to int().
+    if not (template_id.isascii() and template_id.isdigit() and len(template_id) <= 18):
         raise Http404("No such template.")
     return get_object_or_404(PolicyTemplate, pk=int(template_id), user=request.user)
 

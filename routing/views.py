@@ -374,7 +374,7 @@ def templates_page(request):
 def template_preview(request, template_id):
     if template_id in presets.PRESETS:
         template, name = template_id, presets.PRESETS[template_id].name
-    elif template_id.isdigit():
+    elif template_id.isascii() and template_id.isdigit() and len(template_id) <= 18:
         template = get_object_or_404(PolicyTemplate, pk=int(template_id), user=request.user)
         name = template.name
     else:

@@ -244,6 +244,8 @@ def test_templates_preview_apply_and_another_traders_template_is_404(
     template_id = kept.json()["id"]
 
     assert post(charlie_api, f"/api/v1/policy/templates/{template_id}/preview").status_code == 404
+    for unknown in ("³", "9" * 30):  # a digit to Python that int() refuses; past a bigint
+        assert post(api, f"/api/v1/policy/templates/{unknown}/preview").status_code == 404
     assert (
         post(
             charlie_api, f"/api/v1/policy/templates/{template_id}/apply", {"version": 0}
