@@ -32,6 +32,8 @@ urlpatterns = [
     path("orders/<uuid:pk>/", order_views.detail, name="order"),
     path("orders/<uuid:pk>/cancel/", order_views.cancel, name="order_cancel"),
     path("orders/<uuid:pk>/modify/", order_views.modify, name="order_modify"),
+    path("orders/<uuid:pk>/queue/send/", order_views.queue_send, name="queue_send"),
+    path("orders/<uuid:pk>/queue/cancel/", order_views.queue_cancel, name="queue_cancel"),
     # API
     path("api/v1/policy", api.PolicyApi.as_view(), name="api_policy"),
     path("api/v1/policy/global", api.GlobalPolicyApi.as_view(), name="api_global"),
@@ -64,6 +66,17 @@ urlpatterns = [
     path("api/v1/policy/schema.json", api.SchemaApi.as_view(), name="api_schema"),
     path("api/v1/orders", order_api.OrdersApi.as_view(), name="api_orders"),
     path("api/v1/orders/preview", order_api.PreviewApi.as_view(), name="api_order_preview"),
+    path("api/v1/orders/queue", order_api.QueueApi.as_view(), name="api_order_queue"),
+    path(
+        "api/v1/orders/queue/<uuid:pk>/send",
+        order_api.QueueSendApi.as_view(),
+        name="api_order_queue_send",
+    ),
+    path(
+        "api/v1/orders/queue/<uuid:pk>/cancel",
+        order_api.QueueCancelApi.as_view(),
+        name="api_order_queue_cancel",
+    ),
     path("api/v1/orders/<uuid:pk>", order_api.OrderApi.as_view(), name="api_order"),
     path("api/v1/orders/<uuid:pk>/modify", order_api.ModifyApi.as_view(), name="api_order_modify"),
     path("api/v1/orders/<uuid:pk>/cancel", order_api.CancelApi.as_view(), name="api_order_cancel"),

@@ -20,6 +20,7 @@ from brokers.models import BrokerConnection
 from brokers.types import AssetType, OrderType, Product
 from routing.forms import apply_post, slug
 from routing.models import KillSwitchEvent, PolicyRevision, PolicyTemplate
+from routing.orders.views import queue_context
 from routing.policy import controls, defaults, presets, services, transfer
 from routing.policy.diff import diff
 from routing.policy.plans import SEGMENTS
@@ -526,12 +527,14 @@ def _emergency_context(request, errors=None):
             "author"
         )[:10],
         "cancel_default": state.document["global"]["emergency"]["cancel_open_orders_on_kill"],
+        **queue_context(request.user),
     }
 
 
 @login_required
 def emergency(request):
-    """The kill switch: typed confirmation to arm (step 1 of 1), and the pauses."""
+    """The kill switch: typed confirmation to arm (step 1 of 1), the pauses, and the queued
+    orders (routing.orders.views: queue_send, queue_cancel)."""
     if request.method != "POST":
         return render(request, "routing/emergency.html", _emergency_context(request))
     reason = request.POST.get("reason", "").strip()

@@ -41,7 +41,7 @@ class AttemptInline(ReadOnlyInline):
 
 class EventInline(ReadOnlyInline):
     model = OrderEvent
-    fields = ("at", "from_status", "to_status", "reason", "attempt")
+    fields = ("at", "from_status", "to_status", "reason", "actor", "attempt")
     readonly_fields = fields
 
 

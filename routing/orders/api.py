@@ -1,4 +1,6 @@
-"""The orders API: preview, place (with an Idempotency-Key), list, detail, modify, cancel.
+"""The orders API: preview, place (with an Idempotency-Key), list, detail, modify, cancel, and
+the queue: the orders waiting in it, each sent to a broker of the trader's choice or cancelled
+by hand (confirmed, with why: kept in the order's timeline with who).
 
 camelCase JSON; money as exact decimal strings. Errors are
 ``{"error": {"code", "message", "problems": [{"field", "message"}], "breaches": [{"code",
@@ -25,6 +27,8 @@ from routing.orders import messages, postbacks, queue, services
 from routing.orders.decisions import breaches_json, decision_json
 from routing.orders.inputs import InvalidOrder, OrderInput
 from routing.orders.models import Order, OrderState, QueuedOrder, QueueState
+from routing.policy import controls
+from routing.policy.validation import Invalid
 
 MAX_QUANTITY = 10_000_000
 MAX_LIST = 200
@@ -97,6 +101,54 @@ class ModifySerializer(serializers.Serializer):
     orderType = serializers.ChoiceField([t.value for t in OrderType], required=False)
 
 
+class TextField(serializers.CharField):
+    """A JSON string and nothing else (DRF's own turns a number into its digits)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ConfirmField(serializers.BooleanField):
+    """``true``: the trader confirmed what is asked (as the manual controls do)."""
+
+    def to_internal_value(self, data):
+        if data is not True:
+            raise serializers.ValidationError('Confirm it: send "confirm": true.')
+        return True
+
+
+SAY_WHY = "Say why: it is kept in the audit trail."
+
+
+class QueueActionSerializer(serializers.Serializer):
+    reason = TextField(
+        max_length=controls.MAX_REASON,
+        allow_blank=True,  # answered by check_reason, in its words
+        help_text="Why: kept in the order's timeline with who did it",
+        error_messages={"required": SAY_WHY, "null": SAY_WHY, "invalid": SAY_WHY},
+    )
+    confirm = ConfirmField(help_text="true: the trader confirmed it")
+
+    def validate_reason(self, value: str) -> str:
+        try:
+            return controls.check_reason(value)
+        except Invalid as invalid:
+            raise serializers.ValidationError(invalid.problems[0].message) from None
+
+
+class QueueSendSerializer(QueueActionSerializer):
+    broker = TextField(
+        max_length=40,
+        help_text='The policy key of the broker to send it to ("zerodha")',
+        error_messages={
+            key: 'Choose the broker to send it to: its policy key, like "zerodha".'
+            for key in ("required", "null", "blank", "invalid")
+        },
+    )
+
+
 def PROBLEM(**kwargs):
     return inline_serializer(
         "OrderProblem",
@@ -156,6 +208,9 @@ EVENT = dict(
         "from": serializers.CharField(),
         "to": serializers.CharField(),
         "reason": serializers.CharField(),
+        "by": serializers.CharField(
+            allow_null=True, help_text="Who made this move by hand; null: the platform"
+        ),
         "at": serializers.CharField(),
     },
 )
@@ -212,7 +267,47 @@ PREVIEW = inline_serializer(
         ),
     },
 )
-ORDER_LIST = inline_serializer("OrderList", {"orders": inline_serializer(**ORDER, many=True)})
+# One class for an order wherever it is listed: one component in the schema.
+OrderOut = type(inline_serializer(**ORDER))
+ORDER_LIST = inline_serializer("OrderList", {"orders": OrderOut(many=True)})
+QUEUE_LIST = inline_serializer(
+    "OrderQueue",
+    {
+        "orders": inline_serializer(
+            "QueuedOrder",
+            {
+                "orderId": serializers.CharField(),
+                "state": serializers.ChoiceField(
+                    [QueueState.WAITING, QueueState.CONFIRM],
+                    help_text="WAITING for a broker, or CONFIRM: its price moved beyond the "
+                    "tolerance and it waits for the trader's own send",
+                ),
+                "waitingForConfirmation": serializers.BooleanField(),
+                "reason": serializers.CharField(help_text="Why it waits"),
+                "waitsFor": serializers.CharField(
+                    allow_null=True, help_text="The broker it waits for; null: any"
+                ),
+                "queuedAt": serializers.CharField(),
+                "expiresAt": serializers.CharField(help_text="Its validity ends: never sent after"),
+                "order": OrderOut(),
+                "candidates": inline_serializer(
+                    "QueueCandidate",
+                    {
+                        "key": serializers.CharField(help_text="Send it here with this key"),
+                        "label": serializers.CharField(),
+                        "available": serializers.BooleanField(
+                            help_text="Connected, up, not paused and listing the instrument "
+                            "(the risk checks run when it is sent)"
+                        ),
+                        "why": serializers.CharField(help_text="Why not, when not available"),
+                    },
+                    many=True,
+                ),
+            },
+            many=True,
+        )
+    },
+)
 
 
 def _text(value) -> str | None:
@@ -275,8 +370,14 @@ def order_detail_json(order: Order) -> dict:
             for a in order.attempts.all()
         ],
         "timeline": [
-            {"from": e.from_status, "to": e.to_status, "reason": e.reason, "at": _when(e.at)}
-            for e in order.events.all()
+            {
+                "from": e.from_status,
+                "to": e.to_status,
+                "reason": e.reason,
+                "by": e.actor.username if e.actor else None,
+                "at": _when(e.at),
+            }
+            for e in order.events.select_related("actor")
         ],
     }
 
@@ -479,7 +580,7 @@ class CancelApi(APIView):
             services.get_order(user=request.user, order_id=pk)
             waited = QueuedOrder.objects.filter(order_id=pk).exclude(state=QueueState.SENT)
             if waited.exists():  # never reached a broker: taken out of the queue
-                queue.cancel_queued(user=request.user, order_id=pk)
+                queue.cancel_queued(user=request.user, order_id=pk, actor=request.user)
             else:
                 services.cancel_order(user=request.user, order_id=pk)
         except Order.DoesNotExist:
@@ -489,6 +590,101 @@ class CancelApi(APIView):
         except queue.QueueRefusal as refused:
             return _error("not_cancelled", str(refused), 422)
         return Response(order_detail_json(services.get_order(user=request.user, order_id=pk)))
+
+
+def queued_json(row: QueuedOrder, candidates: list[queue.Choice]) -> dict:
+    return {
+        "orderId": str(row.order_id),
+        "state": row.state,
+        "waitingForConfirmation": row.state == QueueState.CONFIRM,
+        "reason": row.reason,
+        "waitsFor": row.target_key or None,
+        "queuedAt": _when(row.queued_at),
+        "expiresAt": _when(row.expires_at),
+        "order": order_json(row.order),
+        "candidates": [
+            {"key": c.key, "label": c.label, "available": c.available, "why": c.why}
+            for c in candidates
+        ],
+    }
+
+
+class QueueApi(APIView):
+    @extend_schema(
+        responses={200: QUEUE_LIST},
+        summary="Your orders waiting in the queue, first in first, each with the brokers it "
+        "could be sent to now",
+    )
+    def get(self, request):
+        rows = queue.queued_orders(user=request.user)
+        found = queue.choices(user=request.user, rows=rows)
+        return Response({"orders": [queued_json(row, found[row.order_id]) for row in rows]})
+
+
+def _queued_action(request, pk, serializer, act, refused_code: str) -> Response:
+    """A hand action on a queued order: the trader's own (404 otherwise), in the queue (422
+    otherwise), the body checked (400), then ``act``; refused with why and nothing changed."""
+    try:
+        services.get_order(user=request.user, order_id=pk)
+    except Order.DoesNotExist:
+        return _not_found()
+    if not QueuedOrder.objects.filter(order_id=pk, user=request.user).exists():
+        return _error(
+            "not_queued",
+            "This order never waited in the queue: it went to a broker at once. Cancel or "
+            f"modify it there (POST /api/v1/orders/{pk}/cancel or …/modify).",
+            422,
+        )
+    form = serializer(data=request.data)
+    if not form.is_valid():
+        return _invalid(form.errors)
+    try:
+        act(form.validated_data)
+    except queue.QueueRefusal as refused:
+        return _error(refused_code, str(refused), 422, breaches=breaches_json(refused.breaches))
+    return Response(order_detail_json(services.get_order(user=request.user, order_id=pk)))
+
+
+class QueueSendApi(APIView):
+    throttle_scope = "orders"
+
+    @extend_schema(
+        request=QueueSendSerializer,
+        responses={200: ORDER_DETAIL, 400: ERROR, 404: ERROR, 422: ERROR},
+        summary="Send a queued order to the broker you choose, now (confirmed, with why)",
+        description="The risk checks run again for that broker; an order waiting for your "
+        "confirmation (its LIMIT price moved beyond the tolerance) is sent at your word. "
+        "Refused with why, nothing changed: a broker that is not yours, not connected, down, "
+        "paused or without the instrument, an order no longer in the queue, rules broken.",
+    )
+    def post(self, request, pk):
+        def send(data):
+            queue.send_queued(
+                user=request.user,
+                order_id=pk,
+                broker=data["broker"],
+                why=data["reason"],
+                actor=request.user,
+            )
+
+        return _queued_action(request, pk, QueueSendSerializer, send, "not_sent")
+
+
+class QueueCancelApi(APIView):
+    throttle_scope = "orders"
+
+    @extend_schema(
+        request=QueueActionSerializer,
+        responses={200: ORDER_DETAIL, 400: ERROR, 404: ERROR, 422: ERROR},
+        summary="Take a queued order out of the queue, now (confirmed, with why); nothing is sent",
+    )
+    def post(self, request, pk):
+        def cancel(data):
+            queue.cancel_queued(
+                user=request.user, order_id=pk, why=data["reason"], actor=request.user
+            )
+
+        return _queued_action(request, pk, QueueActionSerializer, cancel, "not_cancelled")
 
 
 class PostbackApi(APIView):

@@ -1,4 +1,5 @@
-"""The order pages' input: the ticket and the modify form, read into what the services take.
+"""The order pages' input: the ticket, the modify form and the queue's hand actions, read into
+what the services take.
 
 The forms check shape only (a whole number, a price that is a number, a choice that exists);
 every rule about the order itself (lot size, tick size, a market order with a price...) is the
@@ -15,6 +16,8 @@ from django import forms
 from brokers.types import OrderType, Product, Side, Validity
 from routing.orders.api import MAX_QUANTITY
 from routing.orders.inputs import PREFERRED_EXCHANGES, OrderInput
+from routing.policy import controls
+from routing.policy.validation import Invalid
 
 # Which field of the ticket a breach of the risk rules is about.
 FIELD_OF = {
@@ -132,3 +135,22 @@ class ModifyForm(forms.Form):
         if not self.errors and all(data.get(n) is None for n in self.fields):
             raise forms.ValidationError("Give a new quantity, price or trigger price to change.")
         return data
+
+
+class QueueActionForm(forms.Form):
+    """Sending a queued order to a broker now, or cancelling it: why (kept in the order's
+    timeline) and the confirmation, as the manual controls ask."""
+
+    reason = forms.CharField(required=False, strip=True)
+    confirm = forms.CharField(required=False)
+
+    def clean_reason(self) -> str:
+        try:
+            return controls.check_reason(self.cleaned_data.get("reason", ""))
+        except Invalid as invalid:
+            raise forms.ValidationError(invalid.problems[0].message) from None
+
+    def clean_confirm(self) -> str:
+        if self.cleaned_data.get("confirm") != "1":
+            raise forms.ValidationError("Confirm with the button below.")
+        return "1"

@@ -139,9 +139,12 @@ class Order(models.Model):
     def is_final(self) -> bool:
         return self.status in FINAL
 
-    def move(self, to: str, reason: str = "", *, attempt: OrderAttempt | None = None) -> OrderEvent:
+    def move(
+        self, to: str, reason: str = "", *, attempt: OrderAttempt | None = None, actor=None
+    ) -> OrderEvent:
         """Change status along the graph, saved, with the event recorded. A move to the same
-        status is recorded only where the graph allows it (a further partial fill)."""
+        status is recorded only where the graph allows it (a further partial fill); ``actor``
+        is the person whose hand made it (None: the platform did)."""
         before = self.status
         if to not in TRANSITIONS[before]:
             raise IllegalTransition(f"{before} → {to} is not a move an order makes")
@@ -149,7 +152,12 @@ class Order(models.Model):
         self.status_reason = reason
         self.save(update_fields=["status", "status_reason", "updated_at"])
         return OrderEvent.objects.create(
-            order=self, attempt=attempt, from_status=before, to_status=to, reason=reason
+            order=self,
+            attempt=attempt,
+            from_status=before,
+            to_status=to,
+            reason=reason,
+            actor=actor,
         )
 
     def moves(self, steps: list[tuple[str, str]]) -> list[OrderEvent]:
@@ -229,6 +237,15 @@ class OrderEvent(models.Model):
     from_status = models.CharField(max_length=20, choices=OrderState.choices)
     to_status = models.CharField(max_length=20, choices=OrderState.choices)
     reason = models.TextField(blank=True)
+    # Who made this move by hand (the trader sending or cancelling a queued order); empty
+    # when the platform made it. With ``reason`` (which says why), the audit trail.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -31,8 +31,9 @@ from django.utils import timezone
 
 from brokers.clock import IST
 from brokers.types import OrderType, Product, Side, Validity
-from routing.intent import Breach
+from routing.intent import Breach, InstrumentInfo
 from routing.orders import notices, services
+from routing.orders.context import connections_of, listings
 from routing.orders.decisions import breaches_json, decision_json
 from routing.orders.inputs import InvalidOrder, OrderInput
 from routing.orders.models import (
@@ -42,6 +43,8 @@ from routing.orders.models import (
     QueuedOrder,
     QueueState,
 )
+from routing.policy import controls
+from routing.policy.effective import effective
 
 logger = logging.getLogger(__name__)
 
@@ -114,10 +117,19 @@ def _left_already(row: QueuedOrder) -> QueueRefusal:
     return QueueRefusal(f"This order is no longer in the queue: {said}.")
 
 
+def still_queued(*, user, order_id) -> QueuedOrder:
+    """The trader's own row, still waiting (QueueRefusal saying where it went otherwise)."""
+    row = _row_of(user, order_id)
+    if row.state not in QUEUE_OPEN:
+        raise _left_already(row)
+    return row
+
+
 # --- Cancel ----------------------------------------------------------------------------------
-def cancel_queued(*, user, order_id) -> QueuedOrder:
+def cancel_queued(*, user, order_id, why: str = "", actor=None) -> QueuedOrder:
     """Take one of the trader's orders out of the queue; nothing is sent. An order already
-    sent is refused with what to do instead."""
+    sent is refused with what to do instead. ``actor`` (who asked) and ``why`` go into the
+    order's timeline."""
     _row_of(user, order_id)  # 404 before any lock for another trader's id
     with transaction.atomic():
         row = (
@@ -127,17 +139,24 @@ def cancel_queued(*, user, order_id) -> QueuedOrder:
         )
         if row.state not in QUEUE_OPEN:
             raise _left_already(row)
-        _close(row, Q_.CANCELLED, S.CANCELLED, "cancelled by you while it waited in the queue")
+        reason = "cancelled by you while it waited in the queue" + _why(why)
+        _close(row, Q_.CANCELLED, S.CANCELLED, reason, actor=actor)
     services.announce(row.order)
     return row
 
 
-def _close(row: QueuedOrder, state: str, order_state: str, reason: str) -> None:
+def _why(why: str) -> str:
+    """The trader's own words, kept with the move."""
+    why = " ".join((why or "").split())
+    return f". Why: {why}" if why else ""
+
+
+def _close(row: QueuedOrder, state: str, order_state: str, reason: str, *, actor=None) -> None:
     row.state = state
     row.reason = reason
     row.finished_at = timezone.now()
     row.save(update_fields=["state", "reason", "finished_at"])
-    row.order.move(order_state, reason)
+    row.order.move(order_state, reason, actor=actor)
 
 
 # --- Expiry ----------------------------------------------------------------------------------
@@ -271,7 +290,15 @@ def _ahead(row: QueuedOrder) -> bool:
 
 
 def _claim_and_send(
-    pk, preview, *, result: Drained, fifo: bool, states=(Q_.WAITING,), by: str = ""
+    pk,
+    preview,
+    *,
+    result: Drained,
+    fifo: bool,
+    states=(Q_.WAITING,),
+    by: str = "",
+    why: str = "",
+    actor=None,
 ) -> str:
     """Lock the row (skipping it when another worker holds it), commit SENT with the attempt,
     then send it."""
@@ -293,7 +320,7 @@ def _claim_and_send(
             return "taken"
         waited = (timezone.now() - row.queued_at).total_seconds()
         chosen = next(r for r in preview.decision.ranked if r.candidate.key == key)
-        why = "; ".join(chosen.reasons) or "chosen"
+        because = "; ".join(chosen.reasons) or "chosen"
         attempt = services.start_attempt(order, key, connection, listing)
         order.connection = connection
         order.decision = decision_json(preview.decision)
@@ -305,13 +332,14 @@ def _claim_and_send(
         order.move(
             S.SENDING,
             f"{by or 'from the queue'} after {waited:,.0f} s — risk checks passed again, "
-            f"{key}: {why}; attempt {attempt.number}, tag {attempt.tag}",
+            f"{key}: {because}; attempt {attempt.number}, tag {attempt.tag}{_why(why)}",
             attempt=attempt,
+            actor=actor,
         )
         row.state = Q_.SENT
         row.attempt = attempt
         row.finished_at = timezone.now()
-        row.reason = f"sent to {key}"
+        row.reason = f"sent to {key}{' by you' if actor is not None else ''}{_why(why)}"
         row.save(update_fields=["state", "attempt", "reason", "finished_at"])
     services.send_attempt(order, attempt, connection)
     result.sent.append(str(order.pk))
@@ -319,34 +347,97 @@ def _claim_and_send(
 
 
 # --- The trader's own hand -------------------------------------------------------------------
-def send_queued(*, user, order_id, broker: str) -> Order:
-    """Send one of the trader's queued orders to ``broker`` (a policy key) now, ahead of the
-    queue. The risk checks run for that broker; an order waiting for confirmation because its
-    price moved beyond the tolerance is sent at the trader's word. Refused, with why and
-    nothing changed: a broker not connected, down, paused or without the instrument; an order
-    no longer in the queue."""
-    row = _row_of(user, order_id)
-    if row.state not in QUEUE_OPEN:
-        raise _left_already(row)
-    order = row.order
+@dataclass(frozen=True)
+class Choice:
+    """One of the trader's brokers as a place to send a queued order to now, as far as is
+    known without the checks (``send_queued`` runs them)."""
+
+    key: str  # the policy key
+    label: str
+    available: bool
+    why: str  # why it cannot take the order now; "" when it may
+    note: str = ""  # the same in a word or two, for a list of choices
+
+
+def choices(*, user, rows: list[QueuedOrder]) -> dict:
+    """Each row's order id → every broker of the trader's, the ones that may take it first:
+    connected, up, not paused and listing the instrument."""
+    brokers = controls.controls(user)
+    by_key = {key: c.broker for key, c in connections_of(user, effective(user)).items()}
+    found: dict = {}
+    for row in rows:
+        order = row.order
+        listed = listings(
+            InstrumentInfo(isin=order.isin, exchange=order.exchange, symbol=order.symbol),
+            set(by_key.values()),
+        )
+        options = []
+        for broker in brokers:
+            why, note = broker.refusal, "cannot take orders now"
+            if why and broker.health_colour != "green":
+                note = broker.health_word.lower()  # down, maintenance, log in again...
+            if not why and broker.paused:
+                why, note = (
+                    f"{broker.label} is paused: resume it first, or choose another.",
+                    "paused",
+                )
+            if not why and by_key.get(broker.key) not in listed:
+                why = f"{broker.label} does not list {order.exchange}:{order.symbol}."
+                note = "does not list it"
+            options.append(Choice(broker.key, broker.label, not why, why, note if why else ""))
+        found[row.order_id] = sorted(options, key=lambda c: not c.available)
+    return found
+
+
+def check_send(*, user, order_id, broker: str) -> services.Preview:
+    """What sending one of the trader's queued orders to ``broker`` now would find: the
+    checks passed (the preview, ready to send), or QueueRefusal saying why. Nothing changes."""
+    row = still_queued(user=user, order_id=order_id)
+    if not broker:
+        raise QueueRefusal("Choose the broker to send it to.")
     try:
-        preview = services.preview_order(user=user, order=input_of(order, broker))
+        preview = services.preview_order(user=user, order=input_of(row.order, broker))
     except InvalidOrder as invalid:
-        raise QueueRefusal(str(invalid)) from invalid
+        yours = ", ".join(sorted(effective(user).brokers)) or "none connected"
+        raise QueueRefusal(f"{invalid} Yours: {yours}.") from invalid
     breaches = preview.breaches
     if row.state == Q_.CONFIRM:  # the trader saw the moved price and sends it anyway
         breaches = [b for b in breaches if b.code not in CONFIRMABLE]
         if not breaches and preview.chosen is None and preview.decision.ranked:
             preview.chosen = preview.decision.ranked[0].candidate.key
     if preview.chosen is None or breaches:
-        why = " ".join(b.message for b in breaches) or "; ".join(
+        # The rules broken in their words; "no broker" is said by why this one was left out.
+        why = " ".join(b.message for b in breaches if b.code != "NO_BROKER") or "; ".join(
             e.reason for e in preview.decision.excluded
         )
+        why = why.rstrip(".") + "."
         raise QueueRefusal(f"{broker} cannot take this order now: {why}", breaches)
+    return preview
+
+
+def send_queued(*, user, order_id, broker: str, why: str = "", actor=None) -> Order:
+    """Send one of the trader's queued orders to ``broker`` (a policy key) now, ahead of the
+    queue. The risk checks run for that broker; an order waiting for confirmation because its
+    price moved beyond the tolerance is sent at the trader's word. Refused, with why and
+    nothing changed: a broker not connected, down, paused or without the instrument; an order
+    no longer in the queue. ``actor`` (who asked) and ``why`` go into the order's timeline."""
+    preview = check_send(user=user, order_id=order_id, broker=broker)
+    row = _row_of(user, order_id)
     outcome = _claim_and_send(
-        row.pk, preview, result=Drained(), fifo=False, states=QUEUE_OPEN, by="sent by you"
+        row.pk,
+        preview,
+        result=Drained(),
+        fifo=False,
+        states=QUEUE_OPEN,
+        by="sent by you",
+        why=why,
+        actor=actor,
     )
     if outcome != "sent":
+        row.refresh_from_db()
+        if row.state not in QUEUE_OPEN:
+            raise _left_already(row)
         raise QueueRefusal("This order is being sent from the queue right now.")
+    order = row.order
     order.refresh_from_db()
     return order

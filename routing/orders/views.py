@@ -1,5 +1,7 @@
 """The order pages: the ticket (instrument search, live preview, confirmation, placing once),
-the order book, and one order's page with its timeline; modify and cancel from either.
+the order book, and one order's page with its timeline; modify and cancel from either; a
+queued order sent to a broker of the trader's choice or cancelled, from the emergency panel's
+"Queued orders" or from the order's page, each confirmed with why.
 
 One URL per page; an HTMX request gets a fragment of the same template. Every order shown or
 acted on is the signed-in trader's own: another trader's id is a 404. Live status arrives as
@@ -17,15 +19,26 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
 
 from brokers.clock import IST
 from brokers.models import Broker
-from routing.orders import messages, services
+from routing.orders import messages, queue, services
 from routing.orders.decisions import breaches_json, decision_json
-from routing.orders.forms import FIELD_OF, TICKET_FIELDS, ModifyForm, TicketForm
+from routing.orders.forms import FIELD_OF, TICKET_FIELDS, ModifyForm, QueueActionForm, TicketForm
 from routing.orders.inputs import SEARCH_MIN, InvalidOrder, search_listings
-from routing.orders.models import AT_BROKER, Order, OrderState
+from routing.orders.models import (
+    AT_BROKER,
+    QUEUE_OPEN,
+    Order,
+    OrderEvent,
+    OrderState,
+    QueuedOrder,
+    QueueState,
+)
+from routing.policy import controls
 from routing.policy.effective import effective
 
 SEARCH_RESULTS = 15
@@ -262,15 +275,18 @@ def _own(request, pk) -> Order:
 @require_GET
 def detail(request, pk):
     order = _own(request, pk)
+    row = QueuedOrder.objects.filter(order=order, state__in=QUEUE_OPEN).first()
     context = {
         "order": order,
         "tone": tone(order.status),
         "attempts": list(order.attempts.select_related("connection")),
-        "events": list(order.events.select_related("attempt")),
+        "events": list(order.events.select_related("attempt", "actor")),
         "decision": order.decision or None,
         "chosen": (order.decision or {}).get("chosen"),
         "breaches": order.breaches,
         "can_change": order.status in AT_BROKER and bool(order.broker_order_id),
+        "queued_row": row,
+        "choices": queue.choices(user=request.user, rows=[row])[order.pk] if row else [],
     }
     template = "routing/orders/detail.html"
     if request.htmx and request.htmx.target == "order-live":
@@ -332,3 +348,158 @@ def modify(request, pk):
     response = _action(request, order, "modify", done=True)
     response["HX-Trigger"] = "order-updated"
     return response
+
+
+# --- The queue, by hand -------------------------------------------------------------------------
+HAND_ACTIONS = 10  # the latest sends and cancels by hand the emergency panel lists
+
+
+def queue_context(user, message: str = "") -> dict:
+    """The emergency panel's "Queued orders": each waiting order with the brokers it may go to,
+    and the latest hand actions on queued orders (who, when, why)."""
+    rows = queue.queued_orders(user=user)
+    found = queue.choices(user=user, rows=rows)
+    return {
+        "queued": [
+            {
+                "row": r,
+                "order": r.order,
+                "choices": found[r.order_id],
+                "confirm": r.state == QueueState.CONFIRM,
+            }
+            for r in rows
+        ],
+        "by_hand": OrderEvent.objects.filter(
+            order__user=user, actor__isnull=False, order__queued__isnull=False
+        )
+        .select_related("order", "actor")
+        .order_by("-at", "-pk")[:HAND_ACTIONS],
+        "queue_message": message,
+    }
+
+
+def _queued(request, pk) -> QueuedOrder:
+    row = QueuedOrder.objects.filter(order_id=pk, user=request.user).select_related("order")
+    found = row.first()
+    if found is None:
+        raise Http404("No such queued order.")
+    return found
+
+
+def _broker_label(user, key: str) -> str:
+    return next((c.label for c in controls.controls(user) if c.key == key), key)
+
+
+def _queue_action(request, row: QueuedOrder, kind: str, status: int = 200, **extra):
+    """The confirmation step of a hand action on a queued order, its refusal or its outcome:
+    a fragment where it was asked for (the panel's row, the order's page), else a page."""
+    order = row.order
+    context = {
+        "row": row,
+        "order": order,
+        "kind": kind,
+        "tone": tone(order.status),
+        "max_reason": controls.MAX_REASON,
+        "errors": {},
+        "reason": "",
+        "target": request.htmx.target if request.htmx else "",
+        **extra,
+    }
+    template = "routing/orders/queue_action.html"
+    if request.htmx:
+        template += "#action"
+    return render(request, template, context, status=status)
+
+
+def _queue_done(request, row: QueuedOrder, kind: str, said: str):
+    """After a send or a cancel: the order's page re-reads the order; the panel re-renders
+    without it; a page without htmx goes back where it came from."""
+    if request.htmx and request.htmx.target == "order-action":
+        response = _queue_action(request, row, kind, done=said)
+        response["HX-Trigger"] = "order-updated"
+        return response
+    if request.htmx:
+        response = render(
+            request, "routing/orders/_queue.html", queue_context(request.user, message=said)
+        )
+        return reswap(retarget(response, "#queued-orders"), "outerHTML")
+    flash.success(request, said)
+    if request.POST.get("back") == "order":
+        return redirect("routing:order", pk=row.order_id)
+    return redirect(reverse("routing:emergency") + "#queued-orders")
+
+
+def _what(order: Order) -> str:
+    return f"{order.side} {order.quantity} {order.exchange}:{order.symbol}"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def queue_send(request, pk):
+    """Step 1 (GET, or a POST without ``confirm``): the checks for the chosen broker run (nothing
+    sent) and the trader confirms with why, or reads why not. Step 2: sent now."""
+    row = _queued(request, pk)
+    data = request.POST if request.method == "POST" else request.GET
+    broker = data.get("broker", "").strip()[:40]
+    label = _broker_label(request.user, broker) if broker else ""
+    context = {"broker": broker, "label": label, "back": data.get("back", "")}
+    if request.method == "GET" or "confirm" not in request.POST:
+        try:
+            preview = queue.check_send(user=request.user, order_id=pk, broker=broker)
+        except queue.QueueRefusal as refused:
+            return _queue_action(request, row, "send", refusal=str(refused), **context)
+        return _queue_action(request, row, "send", last_price=preview.last_price, **context)
+    form = QueueActionForm(request.POST)
+    context["reason"] = request.POST.get("reason", "")
+    if not form.is_valid():
+        errors = {name: str(problems[0]) for name, problems in form.errors.items()}
+        return _queue_action(request, row, "send", 400, errors=errors, **context)
+    try:
+        order = queue.send_queued(
+            user=request.user,
+            order_id=pk,
+            broker=broker,
+            why=form.cleaned_data["reason"],
+            actor=request.user,
+        )
+    except queue.QueueRefusal as refused:
+        row.refresh_from_db()
+        return _queue_action(request, row, "send", 422, refusal=str(refused), **context)
+    row.refresh_from_db()
+    said = f"{_what(order)} sent to {label}: {order.get_status_display().lower()}."
+    if order.status in (S.REJECTED, S.UNKNOWN, S.QUEUED):
+        said = f"{_what(order)} sent to {label}: {order.status_reason}"
+    return _queue_done(request, row, "send", said)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def queue_cancel(request, pk):
+    """Step 1 (GET, or a POST without ``confirm``): what leaves the queue, to confirm with why.
+    Step 2: out of the queue, nothing sent."""
+    row = _queued(request, pk)
+    data = request.POST if request.method == "POST" else request.GET
+    context = {"back": data.get("back", "")}
+    try:
+        queue.still_queued(user=request.user, order_id=pk)
+    except queue.QueueRefusal as refused:
+        status = 422 if request.method == "POST" else 200
+        return _queue_action(request, row, "cancel", status, refusal=str(refused), **context)
+    if request.method == "GET" or "confirm" not in request.POST:
+        return _queue_action(request, row, "cancel", **context)
+    form = QueueActionForm(request.POST)
+    context["reason"] = request.POST.get("reason", "")
+    if not form.is_valid():
+        errors = {name: str(problems[0]) for name, problems in form.errors.items()}
+        return _queue_action(request, row, "cancel", 400, errors=errors, **context)
+    try:
+        queue.cancel_queued(
+            user=request.user, order_id=pk, why=form.cleaned_data["reason"], actor=request.user
+        )
+    except queue.QueueRefusal as refused:
+        row.refresh_from_db()
+        return _queue_action(request, row, "cancel", 422, refusal=str(refused), **context)
+    row.refresh_from_db()
+    return _queue_done(
+        request, row, "cancel", f"{_what(row.order)} taken out of the queue; nothing was sent."
+    )

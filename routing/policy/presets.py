@@ -221,10 +221,10 @@ def apply_preset(user, slug: str, *, version: int, author=None) -> PolicyRevisio
 def find(user, template_id: str) -> str | PolicyTemplate:
     """A built-in preset's slug, or the trader's own template; Http404 for anything else
     (another trader's template, a number that is not one: "¹" is a digit to str.isdigit
-    but not to int)."""
+    but not to int; one past a bigint)."""
     if template_id in PRESETS:
         return template_id
-    if not (template_id.isascii() and template_id.isdigit()):
+    if not (template_id.isascii() and template_id.isdigit() and len(template_id) <= 18):
         raise Http404("No such template.")
     return get_object_or_404(PolicyTemplate, pk=int(template_id), user=user)
 

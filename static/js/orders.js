@@ -157,23 +157,24 @@
     if (button) button.textContent = "Placing…";
   });
 
-  // A refusal (400, 409, 422) of the preview or of a modify/cancel is a fragment that says
-  // why, in words: shown like any other answer (htmx leaves 4xx answers out by default).
+  // A refusal (400, 409, 422) of the preview, of a modify/cancel or of a queued order's send
+  // or cancel is a fragment that says why, in words: shown like any other answer, where it
+  // was asked for (htmx leaves 4xx answers out by default).
   document.addEventListener("htmx:beforeSwap", function (event) {
     const status = event.detail.xhr && event.detail.xhr.status;
     const target = event.detail.target;
     if (![400, 409, 422].includes(status) || !target) return;
-    if (target.id === "order-action" || target.id === "preview") {
+    if (target.id === "preview" || target.hasAttribute("data-action-area")) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
   });
 
-  // The action panel's "keep it" / "close".
+  // The action panel's "keep it" / "close": the area it was shown in is emptied.
   document.addEventListener("click", function (event) {
     const close = event.target.closest("[data-close-action]");
     if (!close) return;
-    const panel = document.getElementById("order-action");
+    const panel = close.closest("[data-action-area]");
     if (panel) panel.replaceChildren();
   });
 })();

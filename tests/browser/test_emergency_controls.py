@@ -1,6 +1,7 @@
 """The manual controls in Chromium: switching the primary broker and pausing one ask first and
 show at once; the kill switch that cancels open orders shows each cancel; every broker down
-puts the "trading paused" banner on every page."""
+puts the "trading paused" banner on every page; a queued order is sent to the broker chosen or
+cancelled, each after asking, a refusal said in place."""
 
 import time
 from decimal import Decimal
@@ -15,7 +16,8 @@ from brokers.services import load_master_if_stale
 from brokers.types import OrderType, Product, Side
 from routing.orders import services as order_services
 from routing.orders.inputs import OrderInput
-from routing.orders.models import OrderState
+from routing.orders.models import Order, OrderState
+from routing.policy import services as policy_services
 from tests.browser.test_policy_pages import off_the_loop, sign_in, snapshot
 from tests.factories import BrokerConnectionFactory, TraderFactory
 from tests.portfolio.conftest import connect_demo
@@ -205,3 +207,119 @@ def test_the_kill_switch_cancels_open_orders_and_shows_each(
         )
     )
     assert at_broker.status == "CANCELLED"
+
+
+@pytest.fixture
+def queued(sandbox_hosts, market):
+    """Asha with Zerodha (paused) and Upstox, and orders named for Zerodha: they wait."""
+
+    def setup(*quantities):
+        trader = TraderFactory(username="asha")
+        linked = {b: connect_demo(trader, b, sandbox_hosts) for b in ("zerodha", "upstox")}
+        for connection in linked.values():
+            load_master_if_stale(connection)
+        policy_services.set_paused(user=trader, key="zerodha", paused=True)
+        orders = [
+            order_services.place_order(
+                user=trader,
+                order=OrderInput(
+                    instrument="NSE:INFY",
+                    side=Side.BUY,
+                    quantity=quantity,
+                    order_type=OrderType.MARKET,
+                    product=Product.CNC,
+                    broker="zerodha",
+                ),
+            ).order
+            for quantity in quantities
+        ]
+        assert {o.status for o in orders} == {OrderState.QUEUED}
+        return linked, orders
+
+    return lambda *quantities: off_the_loop(setup, *quantities)
+
+
+def test_a_queued_order_is_sent_to_the_broker_chosen_or_cancelled_after_asking(
+    page, screenshot, queued
+):
+    linked, (first, second) = queued(1, 2)
+    sign_in(page)
+    page.goto("/policy/emergency/")
+    panel = page.locator("#queued-orders")
+    expect(panel.locator("tr.queued-order")).to_have_count(2)
+    expect(page.locator(f"#queued-{first.pk}")).to_contain_text("you paused it")
+    screenshot("queued")
+
+    # A broker that cannot take it: said in place, nothing sent.
+    row = page.locator(f"#queued-{second.pk}")
+    row.get_by_label("Broker to send it to").select_option("zerodha")
+    row.get_by_role("button", name="Send now…").click()
+    refusal = page.locator(f"#queue-action-{second.pk} #queue-refusal")
+    expect(refusal).to_contain_text("zerodha cannot take this order now: you paused it.")
+    screenshot("refused")
+    page.locator(f"#queue-action-{second.pk}").get_by_role("button", name="Close").click()
+    expect(refusal).to_have_count(0)
+
+    # Sent to the broker chosen, after asking.
+    row = page.locator(f"#queued-{first.pk}")
+    row.get_by_label("Broker to send it to").select_option("upstox")
+    row.get_by_role("button", name="Send now…").click()
+    ask = page.locator(f"#queue-action-{first.pk}")
+    expect(ask.get_by_role("heading")).to_contain_text("Send it to Upstox")
+    ask.get_by_label("Why (kept in the audit trail)").fill("Kite paused; Upstox is fine")
+    screenshot("confirm-send")
+    assert off_the_loop(lambda: kit.orders("upstox", linked["upstox"].account_id)) == []
+    ask.get_by_role("button", name="Yes, send it now").click()
+
+    expect(page.locator("#queue-message")).to_contain_text("BUY 1 NSE:INFY sent to Upstox")
+    expect(panel.locator("tr.queued-order")).to_have_count(1)
+    expect(page.locator("#queue-history")).to_contain_text("asha: BUY 1 NSE:INFY — sent by you")
+    expect(page.locator("#queue-history")).to_contain_text("Why: Kite paused; Upstox is fine")
+    tags = off_the_loop(
+        lambda: (
+            [o.tag for o in kit.orders("upstox", linked["upstox"].account_id)],
+            Order.objects.get(pk=first.pk).attempts.get().tag,
+        )
+    )
+    assert tags[0] == [tags[1]]  # at Upstox, once
+    screenshot("sent")
+
+    # Cancelled, after asking.
+    page.locator(f"#queued-{second.pk}").get_by_role("link", name="Cancel…").click()
+    ask = page.locator(f"#queue-action-{second.pk}")
+    expect(ask.get_by_role("heading")).to_have_text("Take it out of the queue?")
+    ask.get_by_label("Why (kept in the audit trail)").fill("not needed any more")
+    screenshot("confirm-cancel")
+    ask.get_by_role("button", name="Yes, cancel it").click()
+
+    expect(page.locator("#queue-message")).to_contain_text(
+        "BUY 2 NSE:INFY taken out of the queue; nothing was sent."
+    )
+    expect(page.locator("#queue-empty")).to_be_visible()
+    expect(page.locator("#queue-history")).to_contain_text("Why: not needed any more")
+    screenshot("cancelled")
+    cancelled = off_the_loop(lambda: Order.objects.get(pk=second.pk))
+    assert cancelled.status == OrderState.CANCELLED
+    assert off_the_loop(lambda: kit.orders("zerodha", linked["zerodha"].account_id)) == []
+
+
+def test_a_queued_order_is_sent_from_its_own_page_and_the_page_follows(page, screenshot, queued):
+    linked, (order,) = queued(3)
+    sign_in(page)
+    page.goto(f"/orders/{order.pk}/")
+    expect(page.locator("#order-status")).to_have_text("Queued (waiting for a broker)")
+    page.get_by_label("Broker to send it to").select_option("upstox")
+    page.get_by_role("button", name="Send now…").click()
+    ask = page.locator("#order-action")
+    expect(ask.get_by_role("heading")).to_contain_text("Send it to Upstox")
+    ask.get_by_label("Why (kept in the audit trail)").fill("Upstox is up")
+    screenshot("confirm")
+    ask.get_by_role("button", name="Yes, send it now").click()
+
+    expect(page.locator("#action-done")).to_contain_text("BUY 3 NSE:INFY sent to Upstox")
+    expect(page.locator("#timeline")).to_contain_text("by asha")
+    expect(page.locator("#timeline")).to_contain_text("Why: Upstox is up")
+    expect(page.get_by_role("button", name="Send now…")).to_have_count(0)
+    screenshot("sent")
+    at_upstox = off_the_loop(lambda: kit.orders("upstox", linked["upstox"].account_id))
+    assert len(at_upstox) == 1
