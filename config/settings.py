@@ -124,7 +124,13 @@ except ValueError:
     raise ImproperlyConfigured("DATABASE_URL could not be parsed.") from None
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL: readers never wait for the writer (the sync's threads, health's hooks, the server).
-    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;"}
+    # IMMEDIATE: a transaction takes SQLite's one write lock when it begins, so two threads
+    # (the in-process scheduler's queue drain and a trader's "send now") never both read a
+    # queued row as waiting and both send it; SQLite has no row locks to skip.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
     # Tests get a file too, not the in-memory database Django would share between threads
     # through one connection (whose table locks fail at once instead of waiting).
     DATABASES["default"]["TEST"] = {
