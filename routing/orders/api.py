@@ -11,9 +11,6 @@ reused Idempotency-Key with another body, 404 for an order that is not the trade
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-
-from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -21,7 +18,6 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from brokers.clock import IST
 from brokers.types import OrderType, Product, Side, Validity
 from routing.orders import messages, postbacks, queue, services
 from routing.orders.decisions import breaches_json, decision_json
@@ -457,15 +453,7 @@ class OrdersApi(APIView):
         if not query.is_valid():
             return _invalid(query.errors)
         wanted = query.validated_data
-        orders = Order.objects.filter(user=request.user)
-        if "status" in wanted:
-            orders = orders.filter(status=wanted["status"])
-        if "broker" in wanted:
-            broker = wanted["broker"]
-            orders = orders.filter(Q(connection__broker=broker) | Q(decision__chosen=broker))
-        if "date" in wanted:
-            start = datetime.combine(wanted["date"], time(), IST)
-            orders = orders.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1))
+        orders = Order.objects.for_user(request.user).matching(wanted)
         return Response({"orders": [order_json(o) for o in orders[:MAX_LIST]]})
 
     @extend_schema(

@@ -8,11 +8,13 @@ attempt's tag are committed before any HTTP call leaves for a broker (routing.or
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from brokers.clock import IST
 from brokers.models import BrokerConnection
 from brokers.types import OrderType, Product, Side, Validity
 
@@ -71,6 +73,22 @@ class OrderQuerySet(models.QuerySet):
 
     def live(self):
         return self.filter(status__in=LIVE)
+
+    def matching(self, wanted: dict):
+        """The book's filters (API and page alike): ``status``; ``broker``, where it went or
+        was routed; ``date``, the IST trading day it was placed."""
+        orders = self
+        if "status" in wanted:
+            orders = orders.filter(status=wanted["status"])
+        if "broker" in wanted:
+            broker = wanted["broker"]
+            orders = orders.filter(
+                models.Q(connection__broker=broker) | models.Q(decision__chosen=broker)
+            )
+        if "date" in wanted:
+            start = datetime.combine(wanted["date"], time(), IST)
+            orders = orders.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1))
+        return orders
 
 
 class Order(models.Model):

@@ -12,18 +12,16 @@ part of the page it changes.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
-from brokers.clock import IST
 from brokers.models import Broker
 from routing.orders import messages, queue, services
 from routing.orders.decisions import breaches_json, decision_json
@@ -230,15 +228,7 @@ def _filters(request) -> tuple[dict, dict[str, str]]:
 
 
 def _book(user, wanted: dict):
-    orders = Order.objects.for_user(user).select_related("connection")
-    if "status" in wanted:
-        orders = orders.filter(status=wanted["status"])
-    if "broker" in wanted:
-        broker = wanted["broker"]
-        orders = orders.filter(Q(connection__broker=broker) | Q(decision__chosen=broker))
-    if "date" in wanted:
-        start = datetime.combine(wanted["date"], time(), IST)
-        orders = orders.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1))
+    orders = Order.objects.for_user(user).select_related("connection").matching(wanted)
     return orders[:BOOK_ROWS]
 
 
